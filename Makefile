@@ -1,0 +1,37 @@
+# The project's commands. `make reproduce` and `make test` are the two a user needs.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+PROFILE ?= cpu
+DATA_ROOT ?= data
+PY := .venv/bin/python
+CODE := lib tests benchmarks scripts notebooks
+
+.PHONY: env test lint format reproduce lab clean
+
+env:  ## create .venv (reused while pyproject.toml and constraints.txt are unchanged)
+	@./scripts/env.sh
+
+lint: env  ## ruff (lint + format check) and the notebook hygiene check
+	$(PY) -m ruff check $(CODE)
+	$(PY) -m ruff format --check $(CODE)
+	$(PY) scripts/check_notebooks.py notebooks/*.ipynb
+
+format: env  ## apply ruff's fixes and formatting, strip notebook outputs
+	$(PY) -m ruff check --fix $(CODE)
+	$(PY) -m ruff format $(CODE)
+	$(PY) -m nbstripout --keep-metadata-keys metadata.kernelspec notebooks/*.ipynb
+
+test: lint  ## pytest over tests/, then every notebook under nbval at its smoke defaults
+	$(PY) -m pytest tests
+	$(PY) -m pytest --nbval-lax -p no:cacheprovider notebooks
+
+reproduce: env  ## every numbered notebook with papermill; PROFILE=cpu|paper, DATA_ROOT=...
+	$(PY) scripts/reproduce.py --profile $(PROFILE) --data-root "$(DATA_ROOT)"
+
+lab: env  ## JupyterLab on the project's environment
+	$(PY) -m jupyter lab notebooks
+
+clean:  ## remove executed notebooks, derived data and caches (keeps .venv and figures/)
+	rm -rf runs data/derived data/synthetic .pytest_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,139 @@
+"""The torch Dataset of the pipeline and the identity sampler used in training.
+
+Each item is the dict of DESIGN.md: ``img`` (the image, up-sampled bilinearly to the model
+input size: the input of FFSR, Eq. 3), ``hr`` (its high-resolution source at the same size:
+I^h of Eq. 4-5), ``pid``, ``camid``, ``r`` (the resolution of Sec. 3) and ``mask`` (the
+foreground weight map M of Eq. 5: the dataset's exact mask where it has one, else the
+centred Gaussian of Sec. 4.1). Images are float tensors in [0, 1]; normalisation belongs to
+the feature extractor, so that the SR output and its target stay in image space.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+from torch.utils.data import Dataset, Sampler
+
+from lib.data.samples import Sample
+
+
+def read_image(path: str, mode: str = "RGB") -> Image.Image:
+    """Open an image fully (so a truncated file fails here), naming the file on error."""
+    try:
+        with Image.open(path) as im:
+            return im.convert(mode)
+    except (OSError, UnidentifiedImageError, ValueError) as error:
+        raise OSError(f"cannot read image {path}: {error}") from None
+
+
+def to_tensor(image: Image.Image, size: tuple[int, int]) -> torch.Tensor:
+    """Resize a PIL image to ``size`` = (height, width) with Pillow's bilinear filter
+    (antialiased when shrinking) and return a float tensor in [0, 1], (C, H, W)."""
+    height, width = size
+    if image.size != (width, height):
+        image = image.resize((width, height), Image.BILINEAR)
+    array = np.asarray(image, dtype=np.float32) / 255.0
+    if array.ndim == 2:
+        array = array[:, :, None]
+    return torch.from_numpy(array.transpose(2, 0, 1).copy())
+
+
+def _gaussian(size: tuple[int, int]) -> torch.Tensor:
+    from lib.models.masks import gaussian_mask
+
+    return torch.as_tensor(gaussian_mask(*size), dtype=torch.float32).reshape(1, *size)
+
+
+class ReIDDataset(Dataset):
+    """Samples of a split as training/evaluation items.
+
+    ``train=True`` adds the usual augmentation: a horizontal flip (applied to ``img``,
+    ``hr`` and ``mask`` alike) and, if ``random_erasing > 0``, random erasing of ``img``
+    only. ``mask="auto"`` uses a dataset mask where the sample has one and the Gaussian
+    otherwise; ``"gaussian"`` always the Gaussian.
+    """
+
+    def __init__(
+        self,
+        samples: Sequence[Sample],
+        input_size: tuple[int, int] = (256, 128),
+        *,
+        train: bool = False,
+        flip: float = 0.5,
+        random_erasing: float = 0.0,
+        mask: str = "auto",
+    ) -> None:
+        if mask not in ("auto", "gaussian"):
+            raise ValueError(f"mask must be 'auto' or 'gaussian', got {mask!r}")
+        self.samples = list(samples)
+        self.input_size = tuple(input_size)
+        self.train, self.flip, self.mask_mode = train, flip, mask
+        self.erase = None
+        if train and random_erasing > 0:
+            from torchvision.transforms import RandomErasing
+
+            self.erase = RandomErasing(p=random_erasing, value=0.0)
+        self._gaussian = _gaussian(self.input_size)
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int) -> dict:
+        s = self.samples[index]
+        img = to_tensor(read_image(s.path), self.input_size)
+        hr = to_tensor(read_image(s.source), self.input_size) if s.source else img.clone()
+        if s.mask and self.mask_mode == "auto":
+            mask = to_tensor(read_image(s.mask, "L"), self.input_size)
+        else:
+            mask = self._gaussian
+        if self.train and self.flip > 0 and torch.rand(()) < self.flip:
+            img, hr, mask = img.flip(-1), hr.flip(-1), mask.flip(-1)
+        if self.erase is not None:
+            img = self.erase(img)
+        return {
+            "img": img,
+            "hr": hr,
+            "mask": mask,
+            "pid": s.pid,
+            "camid": s.camid,
+            "r": torch.tensor(s.r, dtype=torch.float32),
+            "index": index,
+        }
+
+
+class IdentitySampler(Sampler[int]):
+    """P x K sampling: each identity contributes groups of ``num_instances`` images
+    (re-drawn with replacement where it has fewer), groups in random order, so a batch of
+    size P*K holds P identities with K images each. Deterministic for (seed, epoch)."""
+
+    def __init__(self, pids: Sequence[int], num_instances: int = 4, seed: int = 0) -> None:
+        self.num_instances, self.seed, self.epoch = num_instances, seed, 0
+        self.by_pid: dict[int, list[int]] = {}
+        for index, pid in enumerate(pids):
+            self.by_pid.setdefault(int(pid), []).append(index)
+        k = num_instances
+        self.length = sum(max(k, math.ceil(len(v) / k) * k) for v in self.by_pid.values())
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __iter__(self) -> Iterator[int]:
+        rng = np.random.default_rng([self.seed, self.epoch])
+        k, groups = self.num_instances, []
+        for pid in sorted(self.by_pid):
+            idx = np.array(self.by_pid[pid])
+            if len(idx) < k:
+                idx = rng.choice(idx, size=k, replace=True)
+            idx = rng.permutation(idx)
+            n = math.ceil(len(idx) / k) * k
+            idx = np.concatenate([idx, rng.choice(idx, size=n - len(idx))])
+            groups.extend(idx.reshape(-1, k))
+        for g in rng.permutation(len(groups)):
+            yield from (int(i) for i in groups[g])

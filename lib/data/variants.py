@@ -1,0 +1,210 @@
+"""The paper's evaluation variants (Sec. 5.1), written once to a derived folder.
+
+==================  =========================================================================
+kind                what is down-sampled
+==================  =========================================================================
+vr_market1501       every image to a width drawn uniformly from [8, 32), aspect kept
+vr_msmt17           every image to a width drawn uniformly from [32, 128), aspect kept
+mlr_viper           camera A (the query camera) by a factor drawn from {2, 3, 4}, train and
+                    test; gallery camera B at full resolution (SING's protocol)
+mlr_cuhk03          each pair's first camera likewise; the classic 1,367/100 splits
+mlr_market1501      camera 1 by {2, 3, 4}; LR queries from camera 1 only, HR gallery from
+                    the other cameras (the protocol CAD-Net and later methods report)
+caviar              nothing: CAVIAR's camera B is genuinely low resolution
+vr_synthetic,       the same builders applied to the embedded synthetic dataset
+mlr_synthetic
+==================  =========================================================================
+
+Resolution (Sec. 3): ``r = width / width_max`` where ``width_max`` is the largest width of
+the original dataset's images (64 for Market-1501, so VR-Market1501 spans r in [0.125, 0.5)).
+The down-sampling of an image is drawn from a generator seeded by (seed, the image's path),
+so it does not depend on the trial, the order or the number of worker processes. Images are
+resized with Pillow's antialiased bilinear filter and stored losslessly (PNG). The user's
+dataset is only read; outputs and a manifest (CSV: subset, path, pid, camid, width, height,
+r, source, mask) go to ``out_dir/<kind>/<key>/`` and are reused when present.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import zlib
+from dataclasses import asdict, dataclass, replace
+from functools import partial
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from tqdm.auto import tqdm
+
+from lib.data.datasets import load
+from lib.data.samples import Sample, Split
+
+FORMAT_VERSION = 1
+MANIFEST_FIELDS = ["subset", "path", "pid", "camid", "width", "height", "r", "source", "mask"]
+
+
+@dataclass(frozen=True)
+class VariantSpec:
+    base: str
+    widths: tuple[int, int] | None = None  # VR: new width drawn from [lo, hi)
+    factors: tuple[int, ...] | None = None  # MLR: down-sampling factors
+    lr_camera: int = 0  # MLR: the (0-based) camera whose images are down-sampled
+    lr_queries_only: bool = False  # MLR-Market: queries from lr_camera, gallery from the rest
+
+
+VARIANTS: dict[str, VariantSpec] = {
+    "vr_market1501": VariantSpec("market1501", widths=(8, 32)),
+    "vr_msmt17": VariantSpec("msmt17", widths=(32, 128)),
+    "mlr_viper": VariantSpec("viper", factors=(2, 3, 4)),
+    "mlr_cuhk03": VariantSpec("cuhk03", factors=(2, 3, 4)),
+    "mlr_market1501": VariantSpec("market1501", factors=(2, 3, 4), lr_queries_only=True),
+    "caviar": VariantSpec("caviar"),
+    "vr_synthetic": VariantSpec("synthetic", widths=(8, 32)),
+    "mlr_synthetic": VariantSpec("synthetic", factors=(2, 3, 4), lr_queries_only=True),
+}
+
+
+def target_width(spec: VariantSpec, width: int, camid: int, seed: int, key: str) -> int | None:
+    """The width an image is down-sampled to under ``spec``, or None to keep it as it is."""
+    if spec.widths is None and spec.factors is None:
+        return None
+    rng = np.random.default_rng([seed, zlib.crc32(key.encode())])
+    if spec.widths is not None:
+        return int(rng.integers(spec.widths[0], spec.widths[1]))
+    if camid != spec.lr_camera:
+        return None
+    return max(1, round(width / int(rng.choice(spec.factors))))
+
+
+def _degrade(spec: VariantSpec, seed: int, job: tuple[str, str, int, str]) -> tuple:
+    """Down-sample one image as ``spec`` says (written to ``dest`` unless already there).
+
+    Returns (path to read, new width, new height, original width, original height)."""
+    source, dest, camid, key = job
+    with Image.open(source) as im:
+        width, height = im.size
+        new_width = target_width(spec, width, camid, seed, key)
+        if new_width is None:
+            return source, width, height, width, height
+        new_height = max(1, round(height * new_width / width))
+        if not os.path.exists(dest):
+            small = im.convert("RGB").resize((new_width, new_height), Image.BILINEAR)
+            Path(dest).parent.mkdir(parents=True, exist_ok=True)
+            tmp = f"{dest}.{os.getpid()}.tmp"
+            small.save(tmp, format="PNG")
+            os.replace(tmp, dest)
+    return dest, new_width, new_height, width, height
+
+
+def _variant_dir(kind: str, root: Path, out_dir: Path, seed: int) -> Path:
+    key = json.dumps([FORMAT_VERSION, kind, str(root.resolve()), seed])
+    return Path(out_dir) / kind / hashlib.sha1(key.encode()).hexdigest()[:10]
+
+
+def _restrict(split: Split, spec: VariantSpec) -> Split:
+    if not spec.lr_queries_only:
+        return split
+    query = [s for s in split.query if s.camid == spec.lr_camera]
+    gallery = [s for s in split.gallery if s.camid != spec.lr_camera]
+    return replace(split, query=query, gallery=gallery)
+
+
+def _run(spec: VariantSpec, seed: int, jobs: list, workers: int, desc: str) -> list:
+    work = partial(_degrade, spec, seed)
+    if workers <= 1 or len(jobs) < 2000:
+        return [work(j) for j in tqdm(jobs, desc=desc, unit="img", leave=False)]
+    with get_context("fork").Pool(workers) as pool:
+        it = pool.imap(work, jobs, chunksize=256)
+        return list(tqdm(it, total=len(jobs), desc=desc, unit="img", leave=False))
+
+
+def build(
+    kind: str,
+    root: str | Path,
+    out_dir: str | Path,
+    *,
+    seed: int = 0,
+    trial: int = 0,
+    workers: int | None = None,
+    **load_options,
+) -> Split:
+    """Build (or reuse) variant ``kind`` of the dataset under data root ``root`` in
+    ``out_dir`` and return its split for ``trial``; samples carry ``r`` and ``source``."""
+    if kind not in VARIANTS:
+        raise ValueError(f"unknown variant {kind!r}; valid: {', '.join(VARIANTS)}")
+    spec, root = VARIANTS[kind], Path(root).expanduser()
+    folder = _variant_dir(kind, root, Path(out_dir), seed)
+    manifest = folder / f"manifest-trial{trial}.csv"
+    base = load(spec.base, root, trial, **load_options)
+    if manifest.is_file():
+        return _read(manifest, kind, base, trial)
+    split = _restrict(base, spec)
+    (folder / "images").mkdir(parents=True, exist_ok=True)
+    (folder / "settings.json").write_text(
+        json.dumps({"kind": kind, "root": str(root.resolve()), "seed": seed, **asdict(spec)})
+    )
+    unique = {s.path: s for subset in split.subsets().values() for s in subset}
+    common = os.path.commonpath(list(unique)) if len(unique) > 1 else str(Path(*unique).parent)
+    jobs = [
+        (path, str(folder / "images" / Path(rel).with_suffix(".png")), sample.camid, rel)
+        for path, sample in unique.items()
+        for rel in [os.path.relpath(path, common)]
+    ]
+    workers = workers or min(2, os.cpu_count() or 1)
+    done = dict(zip(unique, _run(spec, seed, jobs, workers, kind), strict=True))
+    width_max = max(w0 for *_, w0, _ in done.values())
+    rows = []
+    for subset, samples in split.subsets().items():
+        for s in samples:
+            path, w, h = done[s.path][:3]
+            rows.append(
+                {
+                    "subset": subset,
+                    "path": path,
+                    "pid": s.pid,
+                    "camid": s.camid,
+                    "width": w,
+                    "height": h,
+                    "r": w / width_max,
+                    "source": s.path if path != s.path else "",
+                    "mask": s.mask or "",
+                }
+            )
+    tmp = manifest.with_suffix(".tmp")
+    with open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, MANIFEST_FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(tmp, manifest)
+    return _read(manifest, kind, base, trial)
+
+
+def _read(manifest: Path, kind: str, base: Split, trial: int) -> Split:
+    subsets: dict[str, list[Sample]] = {"train": [], "query": [], "gallery": []}
+    with open(manifest, newline="") as f:
+        for row in csv.DictReader(f):
+            subsets[row["subset"]].append(
+                Sample(
+                    row["path"],
+                    int(row["pid"]),
+                    int(row["camid"]),
+                    r=float(row["r"]),
+                    source=row["source"] or None,
+                    mask=row["mask"] or None,
+                )
+            )
+    meta = {**base.meta, "manifest": str(manifest)}
+    return Split(
+        kind, **subsets, protocol=base.protocol, trial=trial, trials=base.trials, meta=meta
+    )
+
+
+def read_manifest(split: Split):
+    """The manifest of a built variant as a pandas DataFrame (for statistics and plots)."""
+    import pandas as pd
+
+    return pd.read_csv(split.meta["manifest"])

@@ -1,0 +1,115 @@
+"""The VR-/MLR- variant builders: sizes, resolutions, determinism, reuse, originals intact."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from lib.data import variants
+from tests.layouts import caviar_tree, market_tree, viper_tree
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.md5(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_vr_market1501(tmp_path: Path) -> None:
+    market_tree(tmp_path / "data")
+    before = _digest(tmp_path / "data")
+    split = variants.build("vr_market1501", tmp_path / "data", tmp_path / "out", seed=3)
+    assert _digest(tmp_path / "data") == before  # the user's originals are never written
+    every = split.train + split.query + split.gallery
+    assert len(split.train) == 5 and len(split.query) == 2 and len(split.gallery) == 4
+    for s in every:
+        width, height = Image.open(s.path).size
+        assert 8 <= width < 32
+        assert abs(height - 128 * width / 64) <= 0.5  # aspect kept
+        assert s.r == pytest.approx(width / 64)  # Sec. 3: width / width_max, Market's is 64
+        assert s.source is not None and Image.open(s.source).size == (64, 128)
+        assert str(tmp_path / "out") in s.path
+    assert sorted(s.pid for s in split.train) == [0, 0, 1, 1, 2]
+    assert split.protocol == "market"
+    frame = variants.read_manifest(split)
+    assert list(frame.columns) == variants.MANIFEST_FIELDS
+    assert len(frame) == 11
+
+
+def test_same_seed_same_images_other_seed_differs(tmp_path: Path) -> None:
+    market_tree(tmp_path / "data")
+    a = variants.build("vr_market1501", tmp_path / "data", tmp_path / "a", seed=0)
+    b = variants.build("vr_market1501", tmp_path / "data", tmp_path / "b", seed=0)
+    c = variants.build("vr_market1501", tmp_path / "data", tmp_path / "c", seed=1)
+    assert [Path(s.path).read_bytes() for s in a.gallery] == [
+        Path(s.path).read_bytes() for s in b.gallery
+    ]
+    assert [s.r for s in a.train + a.gallery] != [s.r for s in c.train + c.gallery]
+
+
+def test_reuse_does_not_rewrite(tmp_path: Path) -> None:
+    market_tree(tmp_path / "data")
+    first = variants.build("vr_market1501", tmp_path / "data", tmp_path / "out")
+    stamps = {s.path: Path(s.path).stat().st_mtime_ns for s in first.gallery}
+    Path(first.gallery[0].path).unlink()  # a reused variant is read from its manifest only
+    again = variants.build("vr_market1501", tmp_path / "data", tmp_path / "out")
+    assert [s.path for s in again.gallery] == list(stamps)
+    assert all(Path(p).stat().st_mtime_ns == t for p, t in list(stamps.items())[1:])
+
+
+def test_mlr_market1501(tmp_path: Path) -> None:
+    market_tree(tmp_path / "data")
+    split = variants.build("mlr_market1501", tmp_path / "data", tmp_path / "out")
+    assert [s.camid for s in split.query] == [0]  # LR queries from camera 1 only
+    assert split.gallery and all(s.camid != 0 for s in split.gallery)  # HR gallery: the rest
+    for s in split.query + split.train:
+        width = Image.open(s.path).size[0]
+        if s.camid == 0:
+            assert width in (32, 21, 16) and s.source  # 64 / {2, 3, 4}
+            assert s.r == pytest.approx(width / 64)
+        else:
+            assert width == 64 and s.source is None and s.r == 1.0
+
+
+def test_mlr_viper_trials_share_images(tmp_path: Path) -> None:
+    viper_tree(tmp_path / "data", n=6)
+    t0 = variants.build("mlr_viper", tmp_path / "data", tmp_path / "out", trial=0)
+    t1 = variants.build("mlr_viper", tmp_path / "data", tmp_path / "out", trial=1)
+    assert t0.protocol == "single_shot" and t0.trials == 10
+    width = {s.source: Image.open(s.path).size[0] for s in t0.train + t0.query if s.source}
+    for s in t1.train + t1.query:
+        if s.source in width:  # the same image is down-sampled the same way in every trial
+            assert Image.open(s.path).size[0] == width[s.source]
+    assert all(Image.open(s.path).size[0] in (24, 16, 12) for s in t0.query)  # 48 / {2, 3, 4}
+    assert all(s.r == 1.0 and s.source is None for s in t0.gallery)
+
+
+def test_caviar_is_not_downsampled(tmp_path: Path) -> None:
+    caviar_tree(tmp_path / "data")
+    split = variants.build("caviar", tmp_path / "data", tmp_path / "out")
+    assert all(s.source is None for s in split.query + split.gallery)
+    assert {s.r for s in split.query} == {0.5} and {s.r for s in split.gallery} == {1.0}
+
+
+def test_parallel_equals_serial(tmp_path: Path) -> None:
+    market_tree(tmp_path / "data")
+    kind, data = "vr_market1501", tmp_path / "data"
+    spec = variants.VARIANTS[kind]
+    jobs = [(str(p), str(tmp_path / "p" / p.name), 0, p.name) for p in sorted(data.rglob("*.jpg"))]
+    (tmp_path / "p").mkdir()
+    serial = variants._run(spec, 0, jobs, 1, kind)
+    for j in jobs:
+        Path(j[1]).unlink(missing_ok=True)
+    jobs2 = jobs * 200  # enough to use the pool; the same files are written once
+    parallel = variants._run(spec, 0, jobs2, 2, kind)[: len(jobs)]
+    assert [r[1:] for r in serial] == [r[1:] for r in parallel]
+
+
+def test_unknown_variant(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="valid: vr_market1501"):
+        variants.build("vr_duke", tmp_path, tmp_path)
