@@ -25,10 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from lib.data.samples import LayoutError, Sample, Split, relabel
+from lib.data.samples import IMAGE_SUFFIXES, LayoutError, Sample, Split, relabel
 
 MARKET_PATTERN = re.compile(r"^([-\d]+)_c(\d+)")
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
 
 
 def _images(folder: Path) -> list[Path]:

@@ -18,7 +18,16 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset, Sampler
 
-from lib.data.samples import Sample
+from lib.data.samples import IMAGE_SUFFIXES, Sample
+
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "IdentitySampler",
+    "ReIDDataset",
+    "at_resolution",
+    "read_image",
+    "to_tensor",
+]
 
 
 def read_image(path: str, mode: str = "RGB") -> Image.Image:
@@ -42,7 +51,17 @@ def to_tensor(image: Image.Image, size: tuple[int, int]) -> torch.Tensor:
     return torch.from_numpy(array.transpose(2, 0, 1).copy())
 
 
-def _gaussian(size: tuple[int, int]) -> torch.Tensor:
+def at_resolution(image: Image.Image, r: float) -> Image.Image:
+    """``image`` down-sampled to resolution ``r`` (width r*W, aspect kept, antialiased) and
+    up-sampled back bilinearly: what a model sees of it (Sec. 3: interpolation does not
+    restore resolution)."""
+    width, height = image.size
+    small = image.resize((max(1, round(width * r)), max(1, round(height * r))), Image.BILINEAR)
+    return small.resize((width, height), Image.BILINEAR)
+
+
+def gaussian_mask_tensor(size: tuple[int, int]) -> torch.Tensor:
+    """The centred Gaussian mask of Sec. 4.1 as a (1, H, W) tensor."""
     from lib.models.masks import gaussian_mask
 
     return torch.as_tensor(gaussian_mask(*size), dtype=torch.float32).reshape(1, *size)
@@ -77,7 +96,7 @@ class ReIDDataset(Dataset):
             from torchvision.transforms import RandomErasing
 
             self.erase = RandomErasing(p=random_erasing, value=0.0)
-        self._gaussian = _gaussian(self.input_size)
+        self._gaussian = gaussian_mask_tensor(self.input_size)
 
     def __len__(self) -> int:
         return len(self.samples)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
+
 
 class LayoutError(FileNotFoundError):
     """A dataset root is missing or does not have the expected official layout."""

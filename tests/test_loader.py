@@ -1,0 +1,108 @@
+"""The Dataset items (shapes, HR target, masks, augmentation), errors, and the P x K sampler."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from lib.data.loader import IdentitySampler, ReIDDataset
+from lib.data.samples import Sample
+
+
+def _image(path: Path, width: int, height: int, left: int, right: int) -> Path:
+    """An image whose left half has value ``left`` and right half ``right``."""
+    array = np.full((height, width, 3), left, dtype=np.uint8)
+    array[:, width // 2 :] = right
+    Image.fromarray(array).save(path)
+    return path
+
+
+@pytest.fixture
+def samples(tmp_path: Path) -> list[Sample]:
+    hr = _image(tmp_path / "hr.png", 32, 64, 200, 50)
+    lr = _image(tmp_path / "lr.png", 8, 16, 200, 50)
+    mask = np.zeros((64, 32), dtype=np.uint8)
+    mask[:, :16] = 255
+    Image.fromarray(mask).save(tmp_path / "mask.png")
+    return [
+        Sample(str(lr), 0, 1, r=0.25, source=str(hr), mask=str(tmp_path / "mask.png")),
+        Sample(str(hr), 1, 0),
+    ]
+
+
+def test_item_contents(samples: list[Sample]) -> None:
+    item = ReIDDataset(samples, (64, 32))[0]
+    assert item["img"].shape == item["hr"].shape == (3, 64, 32)
+    assert item["mask"].shape == (1, 64, 32)
+    assert item["img"].dtype == torch.float32 and 0 <= item["img"].min() <= item["img"].max() <= 1
+    # The LR image is up-sampled to the input size; the HR target is the source image.
+    assert torch.allclose(item["hr"][:, :, :15], torch.tensor(200 / 255), atol=1e-6)
+    assert torch.allclose(item["hr"][:, :, 17:], torch.tensor(50 / 255), atol=1e-6)
+    assert item["img"][0, 0, 0] == pytest.approx(200 / 255, abs=1e-6)
+    assert item["img"][0, 0, 15] != pytest.approx(200 / 255, abs=1e-3)  # blurred edge
+    assert item["mask"][0, :, :15].min() == 1 and item["mask"][0, :, 17:].max() == 0
+    assert (item["pid"], item["camid"], float(item["r"])) == (0, 1, 0.25)
+
+
+def test_no_source_means_hr_is_the_image_and_mask_is_gaussian(samples: list[Sample]) -> None:
+    item = ReIDDataset(samples, (64, 32))[1]
+    assert torch.equal(item["img"], item["hr"])
+    mask = item["mask"][0]
+    centre = mask[32, 16]
+    assert centre == mask.max() and mask[0, 0] < centre and mask[32, 0] < centre
+    forced = ReIDDataset(samples, (64, 32), mask="gaussian")[0]["mask"]
+    assert torch.equal(forced, item["mask"])
+
+
+def test_flip_applies_to_image_target_and_mask(samples: list[Sample]) -> None:
+    plain = ReIDDataset(samples, (64, 32))[0]
+    flipped = ReIDDataset(samples, (64, 32), train=True, flip=1.0)[0]
+    for key in ("img", "hr", "mask"):
+        assert torch.equal(flipped[key], plain[key].flip(-1))
+
+
+def test_random_erasing_touches_only_the_input(samples: list[Sample]) -> None:
+    torch.manual_seed(0)
+    item = ReIDDataset(samples, (64, 32), train=True, flip=0.0, random_erasing=1.0)[1]
+    assert (item["img"] == 0).any() and not (item["hr"] == 0).any()
+
+
+def test_corrupt_image_names_the_file(tmp_path: Path) -> None:
+    bad = tmp_path / "0001_c1s1_000001_00.jpg"
+    bad.write_bytes(b"not a jpeg")
+    with pytest.raises(OSError, match=r"cannot read image .*0001_c1s1_000001_00\.jpg"):
+        ReIDDataset([Sample(str(bad), 0, 0)], (64, 32))[0]
+
+
+def test_truncated_image_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "cut.jpg"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 32, 3), dtype=np.uint8)).save(
+        path
+    )
+    path.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(OSError, match=r"cut\.jpg"):
+        ReIDDataset([Sample(str(path), 0, 0)], (64, 32))[0]
+
+
+def test_bad_mask_mode() -> None:
+    with pytest.raises(ValueError, match="mask must be"):
+        ReIDDataset([], (64, 32), mask="deepercut")
+
+
+def test_identity_sampler_batches_hold_k_images_per_identity() -> None:
+    pids = [0] * 7 + [1] * 2 + [2] * 4 + [3] * 9
+    sampler = IdentitySampler(pids, num_instances=4, seed=1)
+    order = list(sampler)
+    assert len(order) == len(sampler) == 8 + 4 + 4 + 12
+    groups = [order[i : i + 4] for i in range(0, len(order), 4)]
+    assert all(len({pids[i] for i in g}) == 1 for g in groups)
+    assert Counter(pids[g[0]] for g in groups) == {0: 2, 1: 1, 2: 1, 3: 3}
+    assert set(order) == set(range(len(pids)))  # every image is used
+    assert list(IdentitySampler(pids, 4, seed=1)) == order  # deterministic
+    sampler.set_epoch(1)
+    assert list(sampler) != order  # a new epoch, a new order
