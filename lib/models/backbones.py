@@ -1,0 +1,195 @@
+"""Single-stream feature extractors (Tables 2 and 3) and the parts every extractor shares.
+
+- :class:`EmbeddingHead`: global average pooling, an FC layer to the 256-d feature ``f`` and
+  the identity classifier (Sec. 4.2: "a GAP layer and a FC layer as the final feature f. A FC
+  layer is trained on f to predict person ID labels"). A BatchNorm1d follows the FC layer
+  (the authors' code batch-normalises its feature before the classifier; the paper is
+  silent); ``f`` is taken after it, and it is the feature used for retrieval.
+- :class:`ResNetExtractor`: torchvision ResNet-18/34/50 trunk + head (the ResNet50 rows).
+- :class:`DenseNetExtractor`: torchvision DenseNet121 + head.
+- :class:`SEResNetExtractor`: timm's SE-ResNet (``seresnet50``; 18/34 for small profiles).
+- :func:`resnet_trunk`: a torchvision ResNet with ImageNet weights from the local torch hub
+  cache only (``pretrained=True``), else randomly initialised.
+
+Every extractor takes images in [0, 1] and applies the ImageNet normalisation itself, so the
+SR module before it works in image space. ``forward`` returns ``{"f", "logits", "weights"}``,
+``weights`` being the list of (w_L, w_H) pairs of Eq. 6 (empty here).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torchvision
+from torch import Tensor, nn
+
+RESNETS = ("resnet18", "resnet34", "resnet50")
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def cache_dir() -> Path:
+    """The folder where pretrained weights are looked for: ``torch.hub.get_dir()/checkpoints``."""
+    return Path(torch.hub.get_dir()) / "checkpoints"
+
+
+def require_cached(filename: str, url: str, what: str) -> Path:
+    """Path of a cached weights file; a clear ``FileNotFoundError`` when it is absent."""
+    path = cache_dir() / filename
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"ImageNet weights for {what} are not in the local cache: put {filename} "
+            f"(download it on a connected machine from {url}) into {cache_dir()} "
+            "(set TORCH_HOME to use another cache), or build the model with pretrained=False"
+        )
+    return path
+
+
+def _torchvision_weights(arch: str):
+    enum = torchvision.models.get_model_weights(arch)
+    return enum.IMAGENET1K_V1  # the original weights, as used in 2019
+
+
+def torchvision_model(arch: str, pretrained: bool) -> nn.Module:
+    """A torchvision classification model; ImageNet weights from the local cache only."""
+    weights = None
+    if pretrained:
+        weights = _torchvision_weights(arch)
+        require_cached(weights.url.rsplit("/", 1)[-1], weights.url, arch)
+    return torchvision.models.get_model(arch, weights=weights)
+
+
+def resnet_trunk(arch: str, pretrained: bool = False) -> torchvision.models.ResNet:
+    """A torchvision ResNet-18/34/50 (the RIFE backbone of Sec. 5.2); ``fc`` is unused."""
+    if arch not in RESNETS:
+        raise ValueError(f"backbone must be one of {', '.join(RESNETS)}, got {arch!r}")
+    return torchvision_model(arch, pretrained)
+
+
+def resnet_channels(trunk: torchvision.models.ResNet) -> list[int]:
+    """Output channels of the stem and of layer1..layer4 of a torchvision ResNet."""
+    chans = [trunk.conv1.out_channels]
+    for layer in (trunk.layer1, trunk.layer2, trunk.layer3, trunk.layer4):
+        block = layer[-1]
+        conv = block.conv3 if hasattr(block, "conv3") else block.conv2
+        chans.append(conv.out_channels)
+    return chans
+
+
+def stem(trunk: torchvision.models.ResNet) -> nn.Sequential:
+    """conv1, bn1, relu, maxpool of a torchvision ResNet (the modules, not copies)."""
+    return nn.Sequential(trunk.conv1, trunk.bn1, trunk.relu, trunk.maxpool)
+
+
+class Normalize(nn.Module):
+    """ImageNet mean/std normalisation of images in [0, 1]."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return (x - self.mean) / self.std
+
+
+class EmbeddingHead(nn.Module):
+    """GAP -> FC(C -> feat_dim) -> BatchNorm1d = ``f``; FC(feat_dim -> num_classes) = logits
+    (Sec. 4.2 and Eq. 8)."""
+
+    def __init__(self, in_channels: int, feat_dim: int, num_classes: int) -> None:
+        super().__init__()
+        self.fc = nn.Linear(in_channels, feat_dim)
+        self.bn = nn.BatchNorm1d(feat_dim)
+        self.classifier = nn.Linear(feat_dim, num_classes)
+
+    def forward(self, m: Tensor) -> tuple[Tensor, Tensor]:
+        f = self.bn(self.fc(m.mean(dim=(2, 3))))
+        return f, self.classifier(f)
+
+
+class ResNetExtractor(nn.Module):
+    """A single torchvision ResNet with the 256-d head: the ResNet50 baseline (Tables 2, 3)."""
+
+    def __init__(
+        self,
+        num_classes: int,
+        backbone: str = "resnet50",
+        pretrained: bool = False,
+        feat_dim: int = 256,
+    ) -> None:
+        super().__init__()
+        trunk = resnet_trunk(backbone, pretrained)
+        self.normalize = Normalize()
+        self.body = nn.Sequential(
+            stem(trunk), trunk.layer1, trunk.layer2, trunk.layer3, trunk.layer4
+        )
+        self.head = EmbeddingHead(resnet_channels(trunk)[-1], feat_dim, num_classes)
+
+    def forward(self, x: Tensor) -> dict:
+        f, logits = self.head(self.body(self.normalize(x)))
+        return {"f": f, "logits": logits, "weights": []}
+
+
+class DenseNetExtractor(nn.Module):
+    """torchvision DenseNet121 features (+ final ReLU) with the 256-d head (Table 3)."""
+
+    def __init__(self, num_classes: int, pretrained: bool = False, feat_dim: int = 256) -> None:
+        super().__init__()
+        net = torchvision_model("densenet121", pretrained)
+        self.normalize = Normalize()
+        self.features = net.features
+        self.head = EmbeddingHead(net.classifier.in_features, feat_dim, num_classes)
+
+    def forward(self, x: Tensor) -> dict:
+        m = torch.relu(self.features(self.normalize(x)))
+        f, logits = self.head(m)
+        return {"f": f, "logits": logits, "weights": []}
+
+
+SE_RESNETS = {"resnet18": "seresnet18", "resnet34": "seresnet34", "resnet50": "seresnet50"}
+
+
+def timm_model(name: str, pretrained: bool) -> nn.Module:
+    """A timm model without its classifier and pooling; ImageNet weights from the local torch
+    hub cache only (the file named by the model's pretrained config)."""
+    import timm
+
+    if not pretrained:
+        return timm.create_model(name, pretrained=False, num_classes=0, global_pool="")
+    cfg = timm.create_model(name, pretrained=False).pretrained_cfg
+    url = cfg.get("url") or ""
+    if not url:
+        raise FileNotFoundError(f"timm publishes no ImageNet weights for {name}")
+    path = require_cached(url.rsplit("/", 1)[-1], url, name)
+    return timm.create_model(
+        name,
+        pretrained=True,
+        pretrained_cfg_overlay={"file": str(path)},
+        num_classes=0,
+        global_pool="",
+    )
+
+
+class SEResNetExtractor(nn.Module):
+    """timm's SE-ResNet (``seresnet50`` for backbone="resnet50") with the 256-d head (Table 3).
+    Not written by hand: timm's implementation of Hu et al. (2018)."""
+
+    def __init__(
+        self,
+        num_classes: int,
+        backbone: str = "resnet50",
+        pretrained: bool = False,
+        feat_dim: int = 256,
+    ) -> None:
+        super().__init__()
+        if backbone not in SE_RESNETS:
+            raise ValueError(f"backbone must be one of {', '.join(SE_RESNETS)}, got {backbone!r}")
+        self.normalize = Normalize()
+        self.body = timm_model(SE_RESNETS[backbone], pretrained)
+        self.head = EmbeddingHead(self.body.num_features, feat_dim, num_classes)
+
+    def forward(self, x: Tensor) -> dict:
+        f, logits = self.head(self.body.forward_features(self.normalize(x)))
+        return {"f": f, "logits": logits, "weights": []}

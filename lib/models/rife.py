@@ -1,0 +1,185 @@
+"""RIFE, the resolution-invariant feature extractor (Sec. 4.2, 5.2), and the two-stream
+baselines of Table 2.
+
+RIFE turns each of the 4 main stages of a torchvision ResNet (layer1..layer4) into a
+Dual-Stream Block (DSB): a low-resolution copy DSB^L and a high-resolution copy DSB^H of the
+stage's layers, whose outputs m^L, m^H are fused as ``m = w_L m^L + w_H m^H`` (Eq. 6), w_L
+predicted from m^L and w_H from m^H. The stem (conv1/bn1/relu/maxpool) is shared (paper);
+``fuse_stem=True`` also duplicates and fuses it, as the authors' code does (5 fusions). After
+the last DSB: GAP, FC to the 256-d ``f`` (BatchNorm1d after it, see ``backbones``), classifier.
+
+Weight predictor (Sec. 5.2: "two FC layers with the output channels of 64 and 1"):
+GAP -> FC(C -> 64) -> ReLU -> FC(64 -> 1) -> sigmoid. The sigmoid is our reading: Eq. 7
+regresses w_L towards 1 - r and w_H towards r, both in [0, 1], and the authors' code ends
+its predictor with a sigmoid too. ``predictor="code"`` is the authors' code predictor,
+the same with 16 hidden units: GAP -> FC(C -> 16) -> ReLU -> FC(16 -> 1) -> sigmoid.
+
+Initialisation of the two streams: with ``pretrained=True`` both start from the same
+ImageNet weights (Sec. 5.2 duplicates the pre-trained layers) and the fusion weights break
+the symmetry (Sec. 4.2: the ReID loss changes DSB^L more for low-resolution images because
+w_L is larger). With ``pretrained=False`` each stream gets its own random initialisation, as
+two separately built networks would: identical random copies fused with equal weights would
+receive identical gradients and stay one network forever. The same holds for the
+equal-weights baseline started from ImageNet weights: its two streams receive identical
+updates (up to floating-point non-determinism), so from the same weights it stays
+equivalent to one ResNet; this is a property of that baseline, kept as the paper describes
+it.
+
+Table 2 baselines (:class:`TwoResNetExtractor`): two full ResNets on the same input, fused
+after their last stage with equal weights (``m = (m_1 + m_2) / 2``, nothing learned; no
+``weights`` returned) or with learned weights, Eq. 6 at the output only (one predictor pair,
+one (w_L, w_H) returned, trained with Eq. 7 like a DSB).
+"""
+
+from __future__ import annotations
+
+import copy
+
+from torch import Tensor, nn
+
+from lib.models.backbones import (
+    EmbeddingHead,
+    Normalize,
+    resnet_channels,
+    resnet_trunk,
+    stem,
+)
+
+PREDICTOR_HIDDEN = {"paper": 64, "code": 16}
+STAGES = ("layer1", "layer2", "layer3", "layer4")
+
+
+def twin_trunks(backbone: str, pretrained: bool) -> tuple[nn.Module, nn.Module]:
+    """The two ResNets whose layers make the low and high streams: the same ImageNet weights
+    twice (``pretrained=True``) or two independent random initialisations."""
+    low = resnet_trunk(backbone, pretrained)
+    high = copy.deepcopy(low) if pretrained else resnet_trunk(backbone, False)
+    return low, high
+
+
+def predictor_hidden(predictor: str) -> int:
+    """Hidden units of the weight predictor: 64 ("paper", Sec. 5.2) or 16 ("code")."""
+    if predictor not in PREDICTOR_HIDDEN:
+        raise ValueError(f"predictor must be 'paper' or 'code', got {predictor!r}")
+    return PREDICTOR_HIDDEN[predictor]
+
+
+class WeightPredictor(nn.Module):
+    """GAP -> FC(C -> hidden) -> ReLU -> FC(hidden -> 1) -> sigmoid: one weight per image,
+    shape (B,). Predicts w_L from m^L or w_H from m^H (Eq. 6)."""
+
+    def __init__(self, channels: int, hidden: int = 64) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(channels, hidden)
+        self.fc2 = nn.Linear(hidden, 1)
+
+    def forward(self, m: Tensor) -> Tensor:
+        return self.fc2(self.fc1(m.mean(dim=(2, 3))).relu()).sigmoid().squeeze(1)
+
+
+def fuse(m_low: Tensor, m_high: Tensor, w_low: Tensor, w_high: Tensor) -> Tensor:
+    """Eq. 6: m = w_L m^L + w_H m^H with per-image weights of shape (B,)."""
+    return w_low.view(-1, 1, 1, 1) * m_low + w_high.view(-1, 1, 1, 1) * m_high
+
+
+class DualStreamBlock(nn.Module):
+    """A DSB (Sec. 4.2): low- and high-resolution streams of the same architecture fused by
+    Eq. 6. Returns (m, w_L, w_H)."""
+
+    def __init__(self, low: nn.Module, high: nn.Module, channels: int, hidden: int = 64) -> None:
+        super().__init__()
+        self.low = low
+        self.high = high
+        self.predict_low = WeightPredictor(channels, hidden)
+        self.predict_high = WeightPredictor(channels, hidden)
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        m_low, m_high = self.low(x), self.high(x)
+        w_low, w_high = self.predict_low(m_low), self.predict_high(m_high)
+        return fuse(m_low, m_high, w_low, w_high), w_low, w_high
+
+
+class RIFEExtractor(nn.Module):
+    """RIFE over a torchvision ResNet-18/34/50 (Sec. 4.2, 5.2): 4 DSBs (5 with ``fuse_stem``).
+
+    ``forward(x)`` returns ``{"f": (B, feat_dim), "logits": (B, num_classes), "weights":
+    [(w_L, w_H), ...]}`` with one pair of (B,) tensors per DSB, stem first when fused.
+    """
+
+    def __init__(
+        self,
+        num_classes: int,
+        backbone: str = "resnet50",
+        pretrained: bool = False,
+        feat_dim: int = 256,
+        *,
+        fuse_stem: bool = False,
+        predictor: str = "paper",
+    ) -> None:
+        super().__init__()
+        hidden = predictor_hidden(predictor)
+        low, high = twin_trunks(backbone, pretrained)
+        chans = resnet_channels(low)
+        self.normalize = Normalize()
+        self.fuse_stem = fuse_stem
+        self.stem = (
+            DualStreamBlock(stem(low), stem(high), chans[0], hidden) if fuse_stem else stem(low)
+        )
+        self.blocks = nn.ModuleList(
+            DualStreamBlock(getattr(low, name), getattr(high, name), c, hidden)
+            for name, c in zip(STAGES, chans[1:], strict=True)
+        )
+        self.head = EmbeddingHead(chans[-1], feat_dim, num_classes)
+
+    def forward(self, x: Tensor) -> dict:
+        m = self.normalize(x)
+        weights = []
+        if self.fuse_stem:
+            m, w_low, w_high = self.stem(m)
+            weights.append((w_low, w_high))
+        else:
+            m = self.stem(m)
+        for block in self.blocks:
+            m, w_low, w_high = block(m)
+            weights.append((w_low, w_high))
+        f, logits = self.head(m)
+        return {"f": f, "logits": logits, "weights": weights}
+
+
+class TwoResNetExtractor(nn.Module):
+    """Two ResNets fused after their last stage (Table 2): ``learned=False`` with equal
+    weights (1/2 each), ``learned=True`` with Eq. 6 at the output only."""
+
+    def __init__(
+        self,
+        num_classes: int,
+        backbone: str = "resnet50",
+        pretrained: bool = False,
+        feat_dim: int = 256,
+        *,
+        learned: bool = False,
+        predictor: str = "paper",
+    ) -> None:
+        super().__init__()
+        hidden = predictor_hidden(predictor)
+        low, high = twin_trunks(backbone, pretrained)
+        chans = resnet_channels(low)
+        self.normalize = Normalize()
+        self.low = nn.Sequential(stem(low), *(getattr(low, name) for name in STAGES))
+        self.high = nn.Sequential(stem(high), *(getattr(high, name) for name in STAGES))
+        self.learned = learned
+        if learned:
+            self.predict_low = WeightPredictor(chans[-1], hidden)
+            self.predict_high = WeightPredictor(chans[-1], hidden)
+        self.head = EmbeddingHead(chans[-1], feat_dim, num_classes)
+
+    def forward(self, x: Tensor) -> dict:
+        x = self.normalize(x)
+        m_low, m_high = self.low(x), self.high(x)
+        if self.learned:
+            w_low, w_high = self.predict_low(m_low), self.predict_high(m_high)
+            m, weights = fuse(m_low, m_high, w_low, w_high), [(w_low, w_high)]
+        else:
+            m, weights = 0.5 * (m_low + m_high), []
+        f, logits = self.head(m)
+        return {"f": f, "logits": logits, "weights": weights}

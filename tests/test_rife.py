@@ -1,0 +1,138 @@
+"""RIFE (Sec. 4.2): DSB structure, gradients into both streams and predictors, Eq. 7 training,
+and the two-stream baselines of Table 2."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from lib.losses import resolution_weight_loss, rife_loss
+from lib.models import build_model
+from lib.models.rife import DualStreamBlock, WeightPredictor, fuse
+
+
+def _mixed_resolution_batch(seed=0, height=64, width=32):
+    """Images down-sampled by r and up-sampled back (bilinear), r in {1/4, 1/2, 1}."""
+    g = torch.Generator().manual_seed(seed)
+    r = torch.tensor([0.25, 0.5, 1.0]).repeat(2)
+    hr = torch.rand(len(r), 3, height, width, generator=g)
+    x = torch.cat(
+        [
+            F.interpolate(
+                F.interpolate(im[None], scale_factor=float(s), mode="bilinear", antialias=True),
+                size=(height, width),
+                mode="bilinear",
+            )
+            for im, s in zip(hr, r, strict=True)
+        ]
+    )
+    return x, r
+
+
+def test_rife_has_four_dsbs_with_twin_streams():
+    torch.manual_seed(0)
+    net = build_model("rife", 5, backbone="resnet18").extractor
+    assert len(net.blocks) == 4 and all(isinstance(b, DualStreamBlock) for b in net.blocks)
+    for block in net.blocks:
+        low, high = block.low.state_dict(), block.high.state_dict()
+        assert low.keys() == high.keys()
+        assert all(low[k].shape == high[k].shape for k in low)
+        assert not torch.equal(block.low[0].conv1.weight, block.high[0].conv1.weight)
+        assert block.predict_low.fc1.out_features == 64 and block.predict_low.fc2.out_features == 1
+    assert not isinstance(net.stem, DualStreamBlock)
+
+
+def test_authors_code_options():
+    net = build_model("rife", 5, backbone="resnet18", fuse_stem=True, predictor="code").extractor
+    assert isinstance(net.stem, DualStreamBlock)
+    assert net.blocks[0].predict_high.fc1.out_features == 16
+    out = net(torch.rand(2, 3, 64, 32))
+    assert len(out["weights"]) == 5
+    with pytest.raises(ValueError, match="predictor"):
+        build_model("rife", 5, predictor="mlp")
+
+
+def test_fusion_is_eq6():
+    m_low, m_high = torch.rand(2, 4, 3, 3), torch.rand(2, 4, 3, 3)
+    w_low, w_high = torch.tensor([0.2, 1.0]), torch.tensor([0.7, 0.0])
+    fused = fuse(m_low, m_high, w_low, w_high)
+    torch.testing.assert_close(fused[0], 0.2 * m_low[0] + 0.7 * m_high[0])
+    torch.testing.assert_close(fused[1], m_low[1])
+    w = WeightPredictor(4, 64)(m_low)
+    assert w.shape == (2,) and ((0 < w) & (w < 1)).all()
+
+
+@pytest.mark.parametrize("fuse_stem", [False, True])
+def test_gradients_reach_both_streams_and_predictors_of_every_dsb(fuse_stem):
+    torch.manual_seed(0)
+    model = build_model("rife", 3, backbone="resnet18", fuse_stem=fuse_stem)
+    x, r = _mixed_resolution_batch()
+    out = model(x)
+    rife_loss(out["logits"], torch.tensor([0, 1, 2, 0, 1, 2]), out["weights"], r).backward()
+    blocks = list(model.extractor.blocks) + ([model.extractor.stem] if fuse_stem else [])
+    for block in blocks:
+        for part in (block.low, block.high, block.predict_low, block.predict_high):
+            grads = [p.grad for p in part.parameters()]
+            assert all(g is not None for g in grads)
+            assert sum(g.abs().sum() for g in grads) > 0
+
+
+def test_training_eq7_drives_weights_to_resolution():
+    torch.manual_seed(0)
+    model = build_model("rife", 3, backbone="resnet18")
+    x, r = _mixed_resolution_batch()
+
+    def worst_error():
+        with torch.no_grad():
+            weights = model(x)["weights"]
+        return max(
+            max((w_low - (1 - r)).abs().max().item(), (w_high - r).abs().max().item())
+            for w_low, w_high in weights
+        )
+
+    before = worst_error()
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    for _ in range(25):
+        loss = sum(resolution_weight_loss(wl, wh, r) for wl, wh in model(x)["weights"])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    after = worst_error()
+    assert before > 0.5  # sigmoid outputs start near 1/2, targets are 0, 1/4, ..., 1
+    assert after < 0.1
+
+
+def test_equal_weights_baseline_keeps_equal_weights():
+    torch.manual_seed(0)
+    model = build_model("two_resnet", 3, backbone="resnet18")
+    ext = model.extractor
+    assert not any("predict" in name for name, _ in ext.named_parameters())
+    x = torch.rand(4, 3, 64, 32)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    out = model(x)
+    assert out["weights"] == []
+    F.cross_entropy(out["logits"], torch.tensor([0, 1, 2, 0])).backward()
+    opt.step()  # the two streams now differ
+    model.eval()
+    with torch.no_grad():
+        xn = ext.normalize(x)
+        m_low, m_high = ext.low(xn), ext.high(xn)
+        assert not torch.allclose(m_low, m_high)
+        expected, _ = ext.head(0.5 * m_low + 0.5 * m_high)
+        torch.testing.assert_close(model(x)["f"], expected)
+
+
+def test_learned_weights_baseline_fuses_once_at_the_output():
+    torch.manual_seed(0)
+    model = build_model("two_resnet_learned", 3, backbone="resnet18")
+    ext = model.extractor
+    model.eval()
+    x = torch.rand(2, 3, 64, 32)
+    with torch.no_grad():
+        out = model(x)
+        assert len(out["weights"]) == 1
+        xn = ext.normalize(x)
+        m_low, m_high = ext.low(xn), ext.high(xn)
+        w_low, w_high = ext.predict_low(m_low), ext.predict_high(m_high)
+        torch.testing.assert_close(out["weights"][0][0], w_low)
+        expected, _ = ext.head(fuse(m_low, m_high, w_low, w_high))
+        torch.testing.assert_close(out["f"], expected)
