@@ -86,3 +86,8 @@ def relabel(samples: list[Sample]) -> list[Sample]:
     """Map the identities of ``samples`` to 0..N-1 in the order of their original ids."""
     mapping = {pid: i for i, pid in enumerate(sorted({s.pid for s in samples}))}
     return [replace(s, pid=mapping[s.pid]) for s in samples]
+
+
+def replace_path(sample: Sample) -> Sample:
+    """The sample's high-resolution source as a sample of its own (r = 1)."""
+    return replace(sample, path=sample.hr_path, source=None, r=1.0)

@@ -11,6 +11,8 @@ mlr_cuhk03          each pair's first camera likewise; the classic 1,367/100 spl
 mlr_market1501      camera 1 by {2, 3, 4}; LR queries from camera 1 only, HR gallery from
                     the other cameras (the protocol CAD-Net and later methods report)
 caviar              nothing: CAVIAR's camera B is genuinely low resolution
+market1501, msmt17, nothing: the original datasets, with r computed (Fig. 2 trains on them)
+synthetic
 vr_synthetic,       the same builders applied to the embedded synthetic dataset
 mlr_synthetic
 ==================  =========================================================================
@@ -64,6 +66,9 @@ VARIANTS: dict[str, VariantSpec] = {
     "mlr_market1501": VariantSpec("market1501", factors=(2, 3, 4), lr_queries_only=True),
     "caviar": VariantSpec("caviar"),
     "vr_synthetic": VariantSpec("synthetic", widths=(8, 32)),
+    "market1501": VariantSpec("market1501"),  # the originals (Fig. 2 trains on them)
+    "msmt17": VariantSpec("msmt17"),
+    "synthetic": VariantSpec("synthetic"),
     "mlr_synthetic": VariantSpec("synthetic", factors=(2, 3, 4), lr_queries_only=True),
 }
 

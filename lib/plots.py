@@ -1,0 +1,124 @@
+"""Figures shared by the notebooks (matplotlib/seaborn; each returns the Figure)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+import torch
+
+from lib.data.loader import at_resolution, read_image
+
+
+def persons_across_resolutions(
+    paths: Sequence[str], resolutions: Sequence[float], labels: Sequence[str] | None = None
+):
+    """A grid: one column per image, one row per resolution (the idea of the paper's Fig. 1:
+    persons told apart by fine cues at high resolution look alike at low resolution)."""
+    images = [read_image(p) for p in paths]
+    fig, axes = plt.subplots(
+        len(resolutions), len(images), figsize=(1.1 * len(images), 2.0 * len(resolutions))
+    )
+    axes = np.atleast_2d(axes)
+    for row, r in enumerate(resolutions):
+        for col, image in enumerate(images):
+            ax = axes[row, col]
+            ax.imshow(at_resolution(image, r))
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if col == 0:
+                ax.set_ylabel(f"r = {r:g}")
+            if row == 0 and labels is not None:
+                ax.set_title(labels[col], fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def resolution_histograms(manifests: dict[str, pd.DataFrame]):
+    """Histogram of r per subset for each built variant (one panel per variant)."""
+    fig, axes = plt.subplots(
+        1, len(manifests), figsize=(3.2 * len(manifests), 2.6), squeeze=False, sharey=False
+    )
+    for ax, (name, frame) in zip(axes[0], manifests.items(), strict=True):
+        sns.histplot(
+            frame, x="r", hue="subset", bins=np.linspace(0, 1, 21), multiple="stack", ax=ax
+        )
+        ax.set_title(name)
+        ax.set_xlabel("resolution r = width / width_max")
+        ax.set_xlim(0, 1.02)
+    fig.tight_layout()
+    return fig
+
+
+def loss_curves(runs: dict[str, Path | str], columns: Sequence[str] | None = None):
+    """Per-epoch training losses read from each run's ``log.csv`` (one panel per run)."""
+    fig, axes = plt.subplots(1, len(runs), figsize=(3.6 * len(runs), 2.8), squeeze=False)
+    for ax, (label, folder) in zip(axes[0], runs.items(), strict=True):
+        log = pd.read_csv(Path(folder) / "log.csv")
+        cols = [
+            c for c in log.columns if c.startswith("loss_") and (columns is None or c in columns)
+        ]
+        for c in cols:
+            ax.plot(log["epoch"], log[c], marker="o", label=c.removeprefix("loss_"))
+        ax.set_title(label, fontsize=9)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("loss (epoch mean)")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def sr_grid(
+    images: torch.Tensor, sr_models: dict[str, torch.nn.Module], resolutions: Sequence[float]
+):
+    """For each image and resolution: LR input (bilinear), each SR model's output, and HR."""
+    from lib.analysis import degrade
+
+    columns = ["bilinear", *sr_models, "HR"]
+    rows = [(i, r) for i in range(len(images)) for r in resolutions]
+    fig, axes = plt.subplots(
+        len(rows), len(columns), figsize=(1.2 * len(columns), 2.1 * len(rows)), squeeze=False
+    )
+    with torch.no_grad():
+        for row, (i, r) in enumerate(rows):
+            lr = degrade(images[i : i + 1], r)
+            shown = {"bilinear": lr, **{n: m.eval()(lr) for n, m in sr_models.items()}}
+            shown["HR"] = images[i : i + 1]
+            for col, name in enumerate(columns):
+                ax = axes[row, col]
+                ax.imshow(shown[name][0].clamp(0, 1).permute(1, 2, 0).cpu().numpy())
+                ax.set_xticks([])
+                ax.set_yticks([])
+                if row == 0:
+                    ax.set_title(name, fontsize=8)
+                if col == 0:
+                    ax.set_ylabel(f"r = {r:g}", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def fusion_weights(frame: pd.DataFrame):
+    """w_L and w_H of each DSB against r (mean and 95% interval over images), with the
+    targets of Eq. 7 (1 - r and r) dashed."""
+    long = frame.melt(id_vars=["r", "block"], value_vars=["w_low", "w_high"], var_name="weight")
+    blocks = sorted(frame["block"].unique())
+    fig, axes = plt.subplots(
+        1, len(blocks), figsize=(3.0 * len(blocks), 2.8), sharey=True, squeeze=False
+    )
+    rs = np.array(sorted(frame["r"].unique()))
+    for ax, block in zip(axes[0], blocks, strict=True):
+        sns.lineplot(
+            long[long["block"] == block], x="r", y="value", hue="weight", marker="o", ax=ax
+        )
+        ax.plot(rs, 1 - rs, ls="--", c="C0", lw=0.8)
+        ax.plot(rs, rs, ls="--", c="C1", lw=0.8)
+        ax.set_title(f"DSB {block}")
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_xlabel("resolution r")
+    axes[0, 0].set_ylabel("fusion weight")
+    fig.tight_layout()
+    return fig
