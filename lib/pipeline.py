@@ -1,0 +1,158 @@
+"""The three training steps of Sec. 5.2 chained for a model, as the notebooks use them.
+
+1. ``train_sr``: SR pre-training with the MSE loss (the paper does it on ImageNet: pass
+   ``sr_images`` for an image folder; by default the HR images of the target training set),
+   then, for FFSR, fine-tuning with L_FFSR (Eq. 5) on the ReID training set. AE is the same
+   network with both steps on the MSE.
+2. ``train_extractor``: the feature extractor (RIFE or a baseline) with L_RIFE (Eq. 9) on the
+   target dataset, behind bilinear up-sampling.
+3. ``train_joint``: the whole network (SR of step 1 + extractor of step 2) with Eq. 4.
+   ``compose`` evaluates that network without training it (Table 1's rows without joint
+   learning: an SR module in front of a fixed ResNet extractor).
+
+Every step is a :func:`lib.train.fit` run, so each is trained once and then reused by every
+notebook that asks for the same settings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lib.profiles import Profile
+from lib.runs import stage_config
+from lib.train import Run, fit
+
+SR_OF = {"sing": "srcnn"}  # networks whose SR module is not their name's prefix
+
+
+def extractor_of(model: str) -> str:
+    """The bilinear network with ``model``'s feature extractor (``ffsr_rife`` -> ``rife``)."""
+    sr = sr_of(model)
+    if sr == "bilinear":
+        return model
+    return "resnet" if model in SR_OF else model.removeprefix(sr + "_")
+
+
+def sr_of(model: str) -> str:
+    """The SR module of a network name of :data:`lib.models.MODELS` ("bilinear" if none)."""
+    if model in SR_OF:
+        return SR_OF[model]
+    for sr in ("ffsr_code", "srcnn", "vdsr", "ffsr", "ae"):
+        if model.startswith(sr + "_"):
+            return sr
+    return "bilinear"
+
+
+@dataclass(frozen=True)
+class Data:
+    """Which split a pipeline trains on: a variant kind, its data root, trial and seed."""
+
+    dataset: str
+    data_root: str = ""
+    trial: int = 0
+    seed: int = 0
+
+
+def _fit(profile: Profile, stage: str, model: str, data: Data, device, progress, **kw) -> Run:
+    config = stage_config(
+        profile,
+        stage,
+        model,
+        data.dataset,
+        data_root=data.data_root,
+        trial=data.trial,
+        seed=data.seed,
+        **kw,
+    )
+    return fit(config, device=device, progress=progress)
+
+
+def train_sr(
+    profile: Profile,
+    sr: str,
+    data: Data,
+    *,
+    mask: str = "gaussian",
+    sr_images: str = "",
+    device=None,
+    progress: bool = True,
+) -> list[Run]:
+    """Step 1 for SR module ``sr``: [MSE pre-training, fine-tuning] (Sec. 5.2). FFSR is
+    fine-tuned with Eq. 5 under ``mask`` ("gaussian" or "auto": the dataset's exact masks),
+    AE / SRCNN / VDSR with the MSE."""
+    # AE and FFSR are one network: they share the MSE pre-training and differ from there on.
+    pre_name = "ffsr" if sr == "ae" else sr
+    pre = _fit(profile, "sr_pretrain", pre_name, data, device, progress, sr_images=sr_images)
+    extra = {"mask": mask} if sr in ("ffsr", "ffsr_code") else {"sr_loss": "mse"}
+    fine = _fit(profile, "sr_finetune", sr, data, device, progress, init=(pre.dir.name,), **extra)
+    return [pre, fine]
+
+
+def train_extractor(
+    profile: Profile, extractor: str, data: Data, *, device=None, progress: bool = True, **options
+) -> Run:
+    """Step 2: feature extractor ``extractor`` (a bilinear network name: resnet, rife,
+    two_resnet, ...) with Eq. 9 on the target dataset (Sec. 5.2: "initialize and fine-tune
+    the RIFE module on target dataset with L_RIFE")."""
+    return _fit(profile, "extractor", extractor, data, device, progress, model_options=options)
+
+
+def _combined(
+    profile: Profile, model: str, data: Data, sr_run: Run, extractor_run: Run, epochs: int | None,
+    mask: str, device, progress: bool, options: dict,
+) -> Run:  # fmt: skip
+    extra = {"epochs": epochs} if epochs is not None else {}
+    return _fit(
+        profile, "joint", model, data, device, progress,
+        init=(extractor_run.dir.name, sr_run.dir.name), mask=mask, model_options=options, **extra,
+    )  # fmt: skip
+
+
+def compose(
+    profile: Profile, model: str, data: Data, *, sr_run: Run, extractor_run: Run,
+    device=None, progress: bool = True, **options,
+) -> Run:  # fmt: skip
+    """Network ``model`` = the SR module of ``sr_run`` in front of the extractor of
+    ``extractor_run``, evaluated as it is (no training: Table 1's rows without joint
+    learning, "with a fixed ResNet extractor")."""
+    return _combined(
+        profile, model, data, sr_run, extractor_run, 0, "gaussian", device, progress, options
+    )
+
+
+def train_joint(
+    profile: Profile, model: str, data: Data, *, sr_run: Run, extractor_run: Run,
+    mask: str = "gaussian", device=None, progress: bool = True, **options,
+) -> Run:  # fmt: skip
+    """Step 3: the whole network with Eq. 4 (alpha, beta of the profile), initialised from
+    the SR module of step 1 and the extractor of step 2."""
+    return _combined(
+        profile, model, data, sr_run, extractor_run, None, mask, device, progress, options
+    )
+
+
+def train_model(
+    profile: Profile,
+    model: str,
+    data: Data,
+    *,
+    joint: bool = True,
+    mask: str = "gaussian",
+    device=None,
+    progress: bool = True,
+    **options,
+) -> dict[str, Run]:
+    """Every step for network ``model``: ``{"sr", "extractor", "composed", "joint"}`` (SR
+    steps only where it has a learned SR module; ``composed`` is steps 1 + 2 evaluated
+    together before joint training, ``joint`` step 3 if ``joint``)."""
+    kw = {"device": device, "progress": progress}
+    runs = {"extractor": train_extractor(profile, extractor_of(model), data, **kw, **options)}
+    sr = sr_of(model)
+    if sr == "bilinear":
+        return runs
+    runs["sr"] = train_sr(profile, sr, data, mask=mask, **kw)[-1]
+    pair = {"sr_run": runs["sr"], "extractor_run": runs["extractor"]}
+    runs["composed"] = compose(profile, model, data, **pair, **kw, **options)
+    if joint:
+        runs["joint"] = train_joint(profile, model, data, **pair, mask=mask, **kw, **options)
+    return runs

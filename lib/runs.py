@@ -1,0 +1,202 @@
+"""A training run: its settings, its folder under ``runs/``, its checkpoints.
+
+A run is identified by the hash of its settings (:class:`RunConfig`); its folder holds
+``config.json``, ``checkpoint.pt`` (the last finished epoch: weights, optimiser state and the
+per-epoch log, written atomically), ``log.csv`` (one row per epoch), ``model.pt`` (the final
+weights) and ``metrics.json`` (written last: a run with it is finished and is reused instead
+of retrained). Everything is loaded with ``torch.load(..., weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import torch
+
+from lib.data.paths import PROJECT_ROOT
+from lib.profiles import Profile
+
+STAGES = ("sr", "extractor", "joint")
+SR_LOSSES = ("mse", "ffsr")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that decides a run's result (Sec. 5.2 for the paper's values).
+
+    ``stage``: ``sr`` trains an SR module alone (``model`` is an SR name; ``sr_loss`` "mse"
+    is the pre-training, "ffsr" Eq. 5), ``extractor`` trains a network's feature extractor
+    with L_RIFE (Eq. 9; cross-entropy alone where there are no fusion weights) behind a
+    frozen SR module, ``joint`` trains the whole network with Eq. 4. ``init`` lists run
+    folders whose final weights initialise this model, in order: an ``sr`` run initialises
+    the SR module, any other run the whole network.
+    """
+
+    stage: str
+    model: str
+    dataset: str
+    profile: str = "smoke"
+    epochs: int = 1
+    lr: float = 0.01
+    lr_steps: tuple[int, ...] = ()
+    optimizer: str = "sgd"
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    batch_size: int = 32
+    input_size: tuple[int, int] = (64, 32)
+    backbone: str = "resnet18"
+    pretrained: bool = False
+    model_options: dict = field(default_factory=dict)
+    sr_options: dict = field(default_factory=dict)
+    sr_loss: str = "ffsr"
+    mask: str = "gaussian"
+    alpha: float = 1.0
+    beta: float = 0.1
+    init: tuple[str, ...] = ()
+    data_root: str = ""
+    synthetic: dict = field(default_factory=dict)
+    sr_images: str = ""
+    trial: int = 0
+    seed: int = 0
+    eval_draws: int = 10
+    workers: int = 0
+
+    def __post_init__(self) -> None:
+        if self.stage not in STAGES:
+            raise ValueError(f"stage must be one of {STAGES}, got {self.stage!r}")
+        if self.sr_loss not in SR_LOSSES:
+            raise ValueError(f"sr_loss must be one of {SR_LOSSES}, got {self.sr_loss!r}")
+        if self.optimizer not in ("sgd", "adam"):
+            raise ValueError(f"optimizer must be 'sgd' or 'adam', got {self.optimizer!r}")
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["lr_steps"], d["input_size"], d["init"] = (
+            list(self.lr_steps),
+            list(self.input_size),
+            list(self.init),
+        )
+        return d
+
+    @property
+    def key(self) -> str:
+        blob = json.dumps(self.to_json(), sort_keys=True, default=str)
+        return hashlib.sha1(blob.encode()).hexdigest()[:10]
+
+    @property
+    def name(self) -> str:
+        return f"{self.stage}-{self.model}-{self.dataset}-t{self.trial}-{self.key}"
+
+    @classmethod
+    def from_json(cls, d: dict) -> RunConfig:
+        d = {**d, "lr_steps": tuple(d["lr_steps"]), "input_size": tuple(d["input_size"])}
+        return cls(**{**d, "init": tuple(d["init"])})
+
+
+def stage_config(profile: Profile, stage: str, model: str, dataset: str, **overrides) -> RunConfig:
+    """A run of ``profile``'s settings for ``stage``: ``sr_pretrain`` (SR with MSE),
+    ``sr_finetune`` (SR with Eq. 5), ``extractor`` (Eq. 9) or ``joint`` (Eq. 4)."""
+    stages = {
+        "sr_pretrain": ("sr", profile.sr_pretrain, {"sr_loss": "mse"}),
+        "sr_finetune": ("sr", profile.sr_finetune, {"sr_loss": "ffsr"}),
+        "extractor": ("extractor", profile.extractor, {}),
+        "joint": ("joint", profile.joint, {}),
+    }
+    if stage not in stages:
+        raise ValueError(f"stage must be one of {', '.join(stages)}, got {stage!r}")
+    kind, settings, extra = stages[stage]
+    base = RunConfig(
+        stage=kind,
+        model=model,
+        dataset=dataset,
+        profile=profile.name,
+        epochs=settings.epochs,
+        lr=settings.lr,
+        lr_steps=settings.lr_steps,
+        optimizer=settings.optimizer,
+        momentum=settings.momentum,
+        weight_decay=settings.weight_decay,
+        batch_size=settings.batch_size,
+        input_size=profile.input_size_for(dataset),
+        backbone=profile.backbone,
+        pretrained=profile.pretrained,
+        sr_options=dict(profile.sr_options),
+        alpha=profile.alpha,
+        beta=profile.beta,
+        synthetic=asdict(profile.synthetic) if "synthetic" in dataset else {},
+        eval_draws=profile.eval_draws,
+        workers=profile.workers,
+        **extra,
+    )
+    return replace(base, **overrides)
+
+
+def runs_root() -> Path:
+    """``$RIPR_RUNS`` or ``runs/`` in the checkout."""
+    return Path(os.environ.get("RIPR_RUNS", PROJECT_ROOT / "runs"))
+
+
+def run_dir(config: RunConfig, root: Path | None = None) -> Path:
+    return (root or runs_root()) / config.profile / config.name
+
+
+def atomic_save(obj, path: Path) -> None:
+    """``torch.save`` to a temporary file, then rename: a crash never leaves half a file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def load_weights(path: Path) -> dict:
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def write_log(folder: Path, history: list[dict]) -> None:
+    if not history:
+        return
+    tmp = folder / ".log.csv.tmp"
+    with open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, list(history[0]))
+        writer.writeheader()
+        writer.writerows(history)
+    os.replace(tmp, folder / "log.csv")
+
+
+def write_json(path: Path, data: dict) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
+    os.replace(tmp, path)
+
+
+def read_config(folder: Path) -> RunConfig:
+    return RunConfig.from_json(json.loads((folder / "config.json").read_text()))
+
+
+def init_model(model: torch.nn.Module, config: RunConfig, root: Path | None = None) -> None:
+    """Load the final weights of the runs named in ``config.init`` into ``model``, in order:
+    an ``sr`` run fills the SR module; any other run fills the feature extractor, and the SR
+    module too where it had a learned one."""
+    for name in config.init:
+        folder = (root or runs_root()) / config.profile / name
+        if not (folder / "model.pt").is_file():
+            raise FileNotFoundError(
+                f"{config.name}: init run {folder} has no model.pt (not finished)"
+            )
+        state = load_weights(folder / "model.pt")
+        if read_config(folder).stage == "sr":
+            (model if config.stage == "sr" else model.sr).load_state_dict(state)
+            continue
+        if config.stage == "sr":
+            raise ValueError(f"{config.name}: an SR run cannot start from network run {name}")
+        parts = {"sr": {}, "extractor": {}}
+        for key, value in state.items():
+            part, _, rest = key.partition(".")
+            parts[part][rest] = value
+        model.extractor.load_state_dict(parts["extractor"])
+        if parts["sr"]:
+            model.sr.load_state_dict(parts["sr"])

@@ -1,0 +1,184 @@
+"""Training runs: folders and reuse, exact resume after a kill, non-finite loss, DDP on CPU."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from lib import profiles
+from lib.runs import RunConfig, load_weights, stage_config
+from lib.train import fit, lr_at
+from tests.layouts import write_image
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _market(root: Path, ids: int = 8, per_id: int = 8) -> Path:
+    """A Market-1501 tree: ``ids`` train ids x ``per_id`` images; 4 test ids."""
+    base = root / "market1501"
+    for pid in range(1, ids + 1):
+        for k in range(per_id):
+            write_image(
+                base / "bounding_box_train" / f"{pid:04d}_c{k % 6 + 1}s1_{k:06d}_00.jpg",
+                value=pid * 100 + k,
+            )
+    for pid in range(101, 105):
+        for k in range(3):
+            subset = "query" if k == 0 else "bounding_box_test"
+            write_image(base / subset / f"{pid:04d}_c{k + 1}s1_{k:06d}_00.jpg", value=pid * 100 + k)
+    return root
+
+
+@pytest.fixture
+def data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("RIPR_DERIVED", str(tmp_path / "derived"))
+    return _market(tmp_path / "data")
+
+
+def _config(data: Path, stage: str = "extractor", model: str = "resnet", **kw) -> RunConfig:
+    settings = {"epochs": 2, "batch_size": 16, "eval_draws": 2, "data_root": str(data), **kw}
+    return stage_config(profiles.get("smoke"), stage, model, "vr_market1501", **settings)
+
+
+def test_fit_writes_a_run_and_reuses_it(data: Path, tmp_path: Path) -> None:
+    config = _config(data)
+    run = fit(config, device="cpu", runs=tmp_path / "runs", progress=False)
+    assert run.dir == tmp_path / "runs" / "smoke" / config.name
+    for name in ("config.json", "checkpoint.pt", "log.csv", "model.pt", "metrics.json"):
+        assert (run.dir / name).is_file(), name
+    assert len((run.dir / "log.csv").read_text().splitlines()) == 1 + 2
+    for key in ("rank1", "rank5", "mAP", "rank1_std", "mAP_std"):
+        assert 0.0 <= run.metrics[key] <= 1.0
+    assert run.metrics["num_valid"] == 4
+    stamp = (run.dir / "metrics.json").stat().st_mtime_ns
+    again = fit(config, device="cpu", runs=tmp_path / "runs", progress=False)
+    assert again.metrics == run.metrics and (run.dir / "metrics.json").stat().st_mtime_ns == stamp
+    assert _config(data, seed=1).name != config.name  # settings decide the run
+
+
+def test_sr_then_joint_with_init(data: Path, tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    sr = fit(
+        _config(data, "sr_finetune", "ffsr", epochs=1), device="cpu", runs=runs, progress=False
+    )
+    assert {"psnr_sr", "psnr_sr_fg", "psnr_bilinear_bg"} <= set(sr.metrics)
+    joint_config = _config(data, "joint", "ffsr_rife", epochs=1, init=(sr.dir.name,))
+    joint = fit(joint_config, device="cpu", runs=runs, progress=False)
+    assert "rank1" in joint.metrics and "psnr_sr" in joint.metrics
+    log = (joint.dir / "log.csv").read_text().splitlines()[0].split(",")
+    assert {"loss_total", "loss_ffsr", "loss_reid", "loss_resolution"} <= set(log)
+
+
+def test_init_from_unfinished_run_is_an_error(data: Path, tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="has no model.pt"):
+        fit(_config(data, init=("sr-ffsr-missing",)), device="cpu", runs=tmp_path / "runs")
+
+
+def _train_command(data: Path, runs: Path, epochs: int) -> list[str]:
+    return [
+        sys.executable, "-m", "lib.train", "--profile", "smoke", "--stage", "extractor",
+        "--model", "resnet", "--dataset", "vr_market1501", "--data-root", str(data),
+        "--runs", str(runs), "--epochs", str(epochs), "--batch-size", "8", "--quiet",
+    ]  # fmt: skip
+
+
+def test_killed_run_resumes_to_the_same_weights(data: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    epochs = 4
+    proc = subprocess.Popen(_train_command(data, tmp_path / "killed", epochs), cwd=ROOT, env=env)
+    deadline = time.time() + 120
+    log = None
+    while time.time() < deadline and proc.poll() is None:
+        logs = list((tmp_path / "killed").rglob("log.csv"))
+        if logs and len(logs[0].read_text().splitlines()) >= 2:  # epoch 1 is checkpointed
+            proc.send_signal(signal.SIGKILL)
+            log = logs[0]
+            break
+        time.sleep(0.02)
+    proc.wait()
+    assert log is not None, "the run ended before it could be killed"
+    folder = log.parent
+    done = load_weights(folder / "checkpoint.pt")["history"]
+    assert 1 <= len(done) < epochs and not (folder / "model.pt").exists()
+    subprocess.run(_train_command(data, tmp_path / "killed", epochs), cwd=ROOT, env=env, check=True)
+    subprocess.run(_train_command(data, tmp_path / "whole", epochs), cwd=ROOT, env=env, check=True)
+    other = tmp_path / "whole" / folder.relative_to(tmp_path / "killed")
+    resumed, whole = load_weights(folder / "model.pt"), load_weights(other / "model.pt")
+    assert resumed.keys() == whole.keys()
+    assert all(torch.equal(resumed[k], whole[k]) for k in whole)
+    assert (
+        json.loads((folder / "metrics.json").read_text())["rank1"]
+        == json.loads((other / "metrics.json").read_text())["rank1"]
+    )
+
+
+def test_non_finite_loss_stops_with_epoch_and_step(
+    data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lib import losses
+
+    calls = {"n": 0}
+    real = losses.rife_loss
+
+    def poisoned(*args, **kwargs):
+        calls["n"] += 1
+        loss = real(*args, **kwargs)
+        return loss * float("nan") if calls["n"] == 5 else loss  # 4 steps an epoch: epoch 2, step 1
+
+    monkeypatch.setattr(losses, "rife_loss", poisoned)
+    config = _config(data, epochs=3)
+    with pytest.raises(
+        FloatingPointError, match=r"epoch 2, step 1; the last good checkpoint \(epoch 1\)"
+    ):
+        fit(config, device="cpu", runs=tmp_path / "runs", progress=False)
+    folder = tmp_path / "runs" / "smoke" / config.name
+    assert len(load_weights(folder / "checkpoint.pt")["history"]) == 1
+    assert not (folder / "metrics.json").exists()
+
+
+def test_ddp_on_cpu_with_two_processes(data: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node=2",
+        "--master_port=29533",
+    ]
+    command += _train_command(data, tmp_path / "runs", 1)[1:]
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads(result.stdout[result.stdout.index("{") :])
+    assert metrics["world_size"] == 2 and 0 <= metrics["rank1"] <= 1
+    folder = Path(metrics["dir"])
+    assert (folder / "model.pt").is_file() and len(list(folder.parent.iterdir())) == 1
+
+
+def test_lr_schedule_and_profiles() -> None:
+    config = RunConfig(
+        stage="joint", model="ffsr_rife", dataset="vr_synthetic", lr=0.01, lr_steps=(30,)
+    )
+    assert [lr_at(config, e) for e in (0, 29, 30, 59)] == pytest.approx([0.01, 0.01, 0.001, 0.001])
+    paper = profiles.get("paper")
+    joint = stage_config(paper, "joint", "ffsr_rife", "vr_msmt17")
+    assert (joint.lr, joint.epochs, joint.batch_size, joint.input_size) == (
+        0.001,
+        60,
+        32,
+        (384, 128),
+    )
+    assert (joint.alpha, joint.beta, joint.backbone) == (1.0, 0.1, "resnet50")
+    assert stage_config(paper, "extractor", "rife", "vr_market1501").input_size == (256, 128)
+    assert stage_config(paper, "sr_pretrain", "ffsr", "vr_msmt17").sr_loss == "mse"
+    with pytest.raises(ValueError, match="unknown profile"):
+        profiles.get("laptop")
+    with pytest.raises(ValueError, match="stage must be one of"):
+        RunConfig(stage="pretrain", model="ffsr", dataset="x")
