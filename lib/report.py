@@ -30,11 +30,49 @@ def save_figure(fig, name: str, folder: Path) -> list[Path]:
     return paths
 
 
+MISSING = "–"  # shown for a missing value (NaN, None, <NA>) in Markdown; "--" in LaTeX
+LATEX_SPECIAL = {c: "\\" + c for c in "&%$#_{}"}
+
+
+def _flat_columns(columns: pd.Index) -> list[str]:
+    """MultiIndex column labels joined by spaces (empty levels skipped) for Markdown."""
+    if not isinstance(columns, pd.MultiIndex):
+        return [str(c) for c in columns]
+    return [" ".join(str(p) for p in label if str(p)) for label in columns]
+
+
+def to_markdown(table: pd.DataFrame) -> str:
+    """``table`` as a Markdown table: floats with one decimal, missing values as ``–``,
+    MultiIndex columns flattened into one header row."""
+    shown = table.set_axis(_flat_columns(table.columns), axis=1).astype(object)
+    return shown.where(shown.notna(), None).to_markdown(floatfmt=".1f", missingval=MISSING)
+
+
+def latex_escape(text: str) -> str:
+    """``text`` with LaTeX's special characters escaped (for captions)."""
+    return "".join(LATEX_SPECIAL.get(c, c) for c in text)
+
+
+def to_latex(table: pd.DataFrame, caption: str = "") -> str:
+    """``table`` as a LaTeX (booktabs) table: floats with one decimal, missing values as
+    ``--``, labels, cells and caption escaped, MultiIndex columns as multicolumns."""
+    return table.to_latex(
+        float_format="%.1f",
+        caption=latex_escape(caption) or None,
+        na_rep="--",
+        escape=True,
+        multicolumn_format="c",
+    )
+
+
 def save_table(table: pd.DataFrame, name: str, folder: Path, caption: str = "") -> list[Path]:
-    """Write ``table`` as CSV, Markdown (caption as a line above) and LaTeX in ``folder``."""
+    """Write ``table`` as CSV, Markdown (caption as a line above) and LaTeX in ``folder``.
+
+    Missing values are empty in the CSV, ``–`` in Markdown and ``--`` in LaTeX;
+    MultiIndex columns keep their levels in CSV and LaTeX and are flattened in Markdown."""
     paths = [folder / f"{name}.csv", folder / f"{name}.md", folder / f"{name}.tex"]
     table.to_csv(paths[0])
-    markdown = table.to_markdown(floatfmt=".1f")
+    markdown = to_markdown(table)
     paths[1].write_text(f"{caption}\n\n{markdown}\n" if caption else f"{markdown}\n")
-    paths[2].write_text(table.to_latex(float_format="%.1f", caption=caption or None))
+    paths[2].write_text(to_latex(table, caption))
     return paths
