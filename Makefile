@@ -24,7 +24,9 @@ format: env  ## apply ruff's fixes and formatting, strip notebook outputs
 
 test: lint  ## pytest over tests/, then every notebook under nbval at its smoke defaults
 	$(PY) -m pytest tests
-	$(PY) -m pytest --nbval-lax -p no:cacheprovider notebooks
+	runs=$$(mktemp -d); status=0; \
+	RIPR_RUNS=$$runs $(PY) -m pytest --nbval-lax -p no:cacheprovider notebooks || status=$$?; \
+	rm -rf "$$runs"; exit $$status
 
 reproduce: env  ## every numbered notebook with papermill; PROFILE=cpu|paper, DATA_ROOT=...
 	$(PY) scripts/reproduce.py --profile $(PROFILE) --data-root "$(DATA_ROOT)"

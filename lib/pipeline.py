@@ -156,3 +156,38 @@ def train_model(
     if joint:
         runs["joint"] = train_joint(profile, model, data, **pair, mask=mask, **kw, **options)
     return runs
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+    import json
+
+    from lib import profiles
+
+    parser = argparse.ArgumentParser(
+        prog="python -m lib.pipeline",
+        description="Every training step of one network (Sec. 5.2), each reused when finished.",
+    )
+    parser.add_argument("--profile", default="smoke", choices=sorted(profiles.PROFILES))
+    parser.add_argument("--model", default="ffsr_rife", help="a network name of lib.models.MODELS")
+    parser.add_argument("--dataset", default="vr_synthetic", help="a variant kind")
+    parser.add_argument("--data-root", default="")
+    parser.add_argument("--trial", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--mask", choices=["gaussian", "auto"], default="gaussian")
+    parser.add_argument("--no-joint", action="store_true", help="stop after steps 1 and 2")
+    parser.add_argument("--no-pretrained", action="store_true", help="no ImageNet initialisation")
+    parser.add_argument("--device")
+    args = parser.parse_args(argv)
+    profile = profiles.get(args.profile, **({"pretrained": False} if args.no_pretrained else {}))
+    data = Data(args.dataset, args.data_root, args.trial, args.seed)
+    runs = train_model(
+        profile, args.model, data, joint=not args.no_joint, mask=args.mask, device=args.device
+    )
+    print(
+        json.dumps({step: {"dir": str(r.dir), **r.metrics} for step, r in runs.items()}, indent=2)
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -221,10 +221,14 @@ def fit(
 
 
 def _train_dataset(config: RunConfig, split):
-    if config.stage == "sr" and config.sr_images:
+    """The training images; for stage ``sr``, LR/HR pairs: the variant's own (VR-, MLR-),
+    else (an image folder, or a dataset without pairs such as CAVIAR) images degraded to a
+    random r in [0.125, 1)."""
+    if config.stage == "sr" and (config.sr_images or not any(s.source for s in split.train)):
         from lib.data.folder import DegradedFolder
 
-        return DegradedFolder(config.sr_images, config.input_size, seed=config.seed)
+        images = config.sr_images or [s.path for s in split.train]
+        return DegradedFolder(images, config.input_size)
     return ReIDDataset(
         split.train,
         config.input_size,
@@ -325,6 +329,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--sr-images", default="", help="stage sr: an image folder (e.g. ImageNet train)"
     )
+    parser.add_argument(
+        "--no-pretrained", action="store_true", help="random init where the profile uses ImageNet"
+    )
     parser.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda when available)")
     parser.add_argument("--runs", type=Path, help="runs folder (default: runs/ or $RIPR_RUNS)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -344,6 +351,7 @@ def main(argv: list[str] | None = None) -> None:
         mask=args.mask,
         sr_images=args.sr_images,
         **overrides,
+        **({"pretrained": False} if args.no_pretrained else {}),
     )
     run = fit(config, device=args.device, runs=args.runs, progress=not args.quiet)
     if int(os.environ.get("RANK", "0")) == 0:

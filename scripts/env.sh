@@ -22,6 +22,8 @@ if [ ! -f "$venv/.complete" ]; then
   "$venv/bin/python" -m pip install -q -c constraints.txt -e ".[dev]"
   "$venv/bin/python" -m nbstripout --version >/dev/null
   touch "$venv/.complete"
+  # Keep this environment and the most recent other one; older ones are 5+ GB each.
+  (cd "$root" && ls -1t | grep -vx "$hash" | tail -n +2 | xargs -r rm -rf)
 fi
 
 ln -sfn "$venv" .venv

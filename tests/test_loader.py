@@ -106,3 +106,25 @@ def test_identity_sampler_batches_hold_k_images_per_identity() -> None:
     assert list(IdentitySampler(pids, 4, seed=1)) == order  # deterministic
     sampler.set_epoch(1)
     assert list(sampler) != order  # a new epoch, a new order
+
+
+def test_degraded_folder_pairs(tmp_path: Path) -> None:
+    from lib.data.folder import DegradedFolder
+
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        sub = tmp_path / "imgs" / f"class{i}"
+        sub.mkdir(parents=True)
+        Image.fromarray(rng.integers(0, 255, (50, 40, 3), dtype=np.uint8)).save(sub / f"{i}.JPEG")
+    (tmp_path / "imgs" / "notes.txt").write_text("not an image")
+    torch.manual_seed(0)
+    folder = DegradedFolder(tmp_path / "imgs", (64, 32), r_range=(0.125, 0.25))
+    assert len(folder) == 3
+    item = folder[0]
+    assert item["img"].shape == item["hr"].shape == (3, 64, 32) and item["pid"] == -1
+    assert 0.125 <= float(item["r"]) <= 0.25
+    assert (item["img"] - item["hr"]).abs().mean() > 0.05  # degraded: high frequencies lost
+    listed = DegradedFolder([str(p) for p in sorted((tmp_path / "imgs").rglob("*.JPEG"))], (64, 32))
+    assert torch.equal(listed[1]["hr"], folder[1]["hr"])
+    with pytest.raises(FileNotFoundError, match=r"no images under .*empty.*ImageNet"):
+        DegradedFolder(tmp_path / "empty", (64, 32))

@@ -138,3 +138,15 @@ def test_pretrained_rife_streams_start_from_the_cached_weights(tmp_path, monkeyp
         for stream in (block.low, block.high):
             for key, value in stream.state_dict().items():
                 assert torch.equal(value, reference[f"layer{i}.{key}"])
+
+
+@pytest.mark.parametrize("name", ["resnet", "rife", "se_resnet"])
+def test_resnet10_backbone_for_small_profiles(name: str) -> None:
+    model = build_model(name, 5, backbone="resnet10").eval()
+    out = model(torch.rand(2, 3, 64, 32))
+    assert out["f"].shape == (2, 256) and out["logits"].shape == (2, 5)
+    trunk = model.extractor
+    blocks = [m for m in trunk.modules() if type(m).__name__ == "BasicBlock"]
+    assert len(blocks) == 4 * (2 if name == "rife" else 1)  # one block per stage (per stream)
+    with pytest.raises(FileNotFoundError, match="no ImageNet weights for"):
+        build_model(name, 5, backbone="resnet10", pretrained=True)

@@ -23,17 +23,22 @@ from lib.data.loader import (
 
 
 class DegradedFolder(Dataset):
-    """Images found recursively under ``root`` as (LR input, HR target) pairs."""
+    """Images found recursively under ``root`` (or a list of image paths) as (LR input, HR
+    target) pairs. Also used for datasets without LR/HR pairs (CAVIAR): their training
+    images, degraded here, teach the SR module."""
 
     def __init__(
         self,
-        root: str | Path,
+        root: str | Path | list[str],
         input_size: tuple[int, int],
         *,
         r_range: tuple[float, float] = (0.125, 1.0),
     ) -> None:
-        root = Path(root).expanduser()
-        self.paths = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        if isinstance(root, list):
+            self.paths = [Path(p) for p in root]
+        else:
+            root = Path(root).expanduser()
+            self.paths = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
         if not self.paths:
             raise FileNotFoundError(
                 f"no images under {root}: expected a folder (searched recursively) of "

@@ -24,7 +24,10 @@ import torch
 import torchvision
 from torch import Tensor, nn
 
-RESNETS = ("resnet18", "resnet34", "resnet50")
+RESNETS = ("resnet10", "resnet18", "resnet34", "resnet50")
+# ResNet-10: torchvision's ResNet with one BasicBlock per stage (no ImageNet weights). Half
+# the cost of ResNet-18 with the same four-stage structure, for the cpu profile.
+SMALL_RESNET_LAYERS = {"resnet10": (1, 1, 1, 1)}
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -64,6 +67,13 @@ def resnet_trunk(arch: str, pretrained: bool = False) -> torchvision.models.ResN
     """A torchvision ResNet-18/34/50 (the RIFE backbone of Sec. 5.2); ``fc`` is unused."""
     if arch not in RESNETS:
         raise ValueError(f"backbone must be one of {', '.join(RESNETS)}, got {arch!r}")
+    if arch in SMALL_RESNET_LAYERS:
+        if pretrained:
+            raise FileNotFoundError(
+                f"there are no ImageNet weights for {arch}; use pretrained=False"
+            )
+        block = torchvision.models.resnet.BasicBlock
+        return torchvision.models.resnet.ResNet(block, list(SMALL_RESNET_LAYERS[arch]))
     return torchvision_model(arch, pretrained)
 
 
@@ -148,7 +158,12 @@ class DenseNetExtractor(nn.Module):
         return {"f": f, "logits": logits, "weights": []}
 
 
-SE_RESNETS = {"resnet18": "seresnet18", "resnet34": "seresnet34", "resnet50": "seresnet50"}
+SE_RESNETS = {
+    "resnet10": "seresnet10",
+    "resnet18": "seresnet18",
+    "resnet34": "seresnet34",
+    "resnet50": "seresnet50",
+}
 
 
 def timm_model(name: str, pretrained: bool) -> nn.Module:
@@ -156,6 +171,16 @@ def timm_model(name: str, pretrained: bool) -> nn.Module:
     hub cache only (the file named by the model's pretrained config)."""
     import timm
 
+    if name == "seresnet10":  # timm's SE-ResNet blocks, one per stage (cpu profile)
+        if pretrained:
+            raise FileNotFoundError(
+                "there are no ImageNet weights for seresnet10; use pretrained=False"
+            )
+        from timm.models.resnet import BasicBlock, ResNet
+
+        return ResNet(
+            BasicBlock, [1, 1, 1, 1], num_classes=0, global_pool="", block_args={"attn_layer": "se"}
+        )
     if not pretrained:
         return timm.create_model(name, pretrained=False, num_classes=0, global_pool="")
     cfg = timm.create_model(name, pretrained=False).pretrained_cfg

@@ -39,6 +39,7 @@ def complexity(
     input_size: tuple[int, int] = (384, 128),
     *,
     num_classes: int = 1041,
+    sr_options: dict[str, dict] | None = None,
     **options,
 ) -> pd.DataFrame:
     """Table of ``params`` and ``gmacs`` (Table 1's FLOPs column) indexed by name.
@@ -46,16 +47,17 @@ def complexity(
     ``names`` mixes SR names (``lib.models.SR_MODELS``) and network names
     (``lib.models.MODELS``); networks are built with ``num_classes`` identities (default
     1041, the VR-MSMT17 training identities of Tables 1-2) and ``options`` (e.g.
-    ``backbone="resnet18"``).
+    ``backbone="resnet18"``); ``sr_options`` maps SR names to their constructor options
+    (a profile's reduced widths), for SR modules alone and inside networks.
     """
     from lib.models import MODELS, SR_MODELS, build_model, build_sr
 
     rows = []
     for name in names:
         if name in SR_MODELS:
-            module = build_sr(name)
+            module = build_sr(name, **(sr_options or {}).get(name, {}))
         elif name in MODELS:
-            module = build_model(name, num_classes, **options)
+            module = build_model(name, num_classes, sr_options=sr_options, **options)
         else:
             valid = ", ".join([*SR_MODELS, *MODELS])
             raise ValueError(f"unknown model {name!r}; valid names: {valid}")
