@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
@@ -92,3 +93,32 @@ def fusion_weights_by_resolution(
             for i, (wl, wh) in enumerate(zip(w_low.tolist(), w_high.tolist(), strict=True)):
                 rows.append({"r": r, "block": block, "image": i, "w_low": wl, "w_high": wh})
     return pd.DataFrame(rows)
+
+
+def objective_for_model(
+    model: nn.Module,
+    samples: Sequence[Sample],
+    input_size: tuple[int, int],
+    resolutions: Sequence[float],
+    *,
+    max_images: int = 2000,
+    seed: int = 0,
+    device: torch.device | str = "cpu",
+) -> pd.DataFrame:
+    """The grid O(r1, r2) of Eq. 2 (mean reduction, same-image pairs excluded; see
+    :func:`lib.objective.objective_grid`) for ``model`` on the HR sources of ``samples``
+    (at most ``max_images``, drawn with ``seed``), each degraded to every resolution."""
+    from lib.metrics import features_at_resolution, objective_grid
+
+    samples = list(samples)
+    if len(samples) > max_images:
+        keep = sorted(np.random.default_rng(seed).choice(len(samples), max_images, replace=False))
+        samples = [samples[i] for i in keep]
+    images, _ = hr_batch(samples, input_size)
+    pids = torch.tensor([s.pid for s in samples])
+    model = model.to(device)
+
+    def features_at(r: float):
+        return features_at_resolution(model, images, r, device=device), pids
+
+    return objective_grid(features_at, resolutions, "mean")

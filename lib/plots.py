@@ -122,3 +122,48 @@ def fusion_weights(frame: pd.DataFrame):
     axes[0, 0].set_ylabel("fusion weight")
     fig.tight_layout()
     return fig
+
+
+def objective_slices(grids: dict[str, pd.DataFrame], title: str = ""):
+    """The two panels of Figs. 2 and 4: (a) O(r, r) against r, (b) O(r1, 1) against r1, one
+    line per grid (dataset or model)."""
+    fig, axes = plt.subplots(1, 2, figsize=(8, 3.2))
+    for label, grid in grids.items():
+        rs = np.array(grid.index, dtype=float)
+        axes[0].plot(rs, np.diag(grid.to_numpy(dtype=float)), marker="o", label=label)
+        axes[1].plot(rs, grid[grid.columns.max()].to_numpy(dtype=float), marker="o", label=label)
+    axes[0].set_xlabel("r1 = r2")
+    axes[1].set_xlabel("r1 (r2 = 1)")
+    for ax, name in zip(axes, ("(a) O(r, r)", "(b) O(r1, 1)"), strict=True):
+        ax.set_ylabel("O = mean D_sim / mean D_dif")
+        ax.set_title(name)
+        ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def objective_heatmap(grid: pd.DataFrame, title: str = ""):
+    """The full grid O(r1, r2) as a heatmap (beyond the paper's two slices)."""
+    fig, ax = plt.subplots(figsize=(4.6, 3.8))
+    sns.heatmap(grid.astype(float), annot=len(grid) <= 8, fmt=".2f", cmap="viridis", ax=ax)
+    ax.invert_yaxis()
+    ax.set_title(title or "O(r1, r2)")
+    fig.tight_layout()
+    return fig
+
+
+def stratified_heatmaps(frames: dict[str, pd.DataFrame], value: str = "rank1"):
+    """Rank-1 (or mAP) per (query resolution bucket, gallery resolution bucket), one panel
+    per model (data: :func:`lib.metrics.evaluate_by_resolution`), in %."""
+    fig, axes = plt.subplots(1, len(frames), figsize=(4.2 * len(frames), 3.6), squeeze=False)
+    for ax, (label, frame) in zip(axes[0], frames.items(), strict=True):
+        grid = frame.pivot(index="q_bucket", columns="g_bucket", values=value) * 100
+        sns.heatmap(grid, annot=True, fmt=".0f", vmin=0, vmax=100, cmap="magma", ax=ax)
+        ax.set_title(f"{label}: {value} (%)")
+        ax.set_xlabel("gallery resolution r")
+        ax.set_ylabel("query resolution r")
+        ax.invert_yaxis()
+    fig.tight_layout()
+    return fig

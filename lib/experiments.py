@@ -1,0 +1,106 @@
+"""The rows of Tables 1-3: which runs make each row, as the notebooks call them.
+
+Each function trains (or reuses) the runs of its table's rows on one split and returns one
+record per row with Rank-1/5/10 and mAP (fractions), ready for :func:`lib.tables.summarise`.
+Row labels are the paper's, so they line up with its numbers in :mod:`lib.tables`; the
+backbone and input size of the profile are stated in each table's caption.
+
+Table 1 (Sec. 5.3, "Validity of FFSR"): an SR module in front of one fixed ResNet extractor
+(trained on the target set behind bilinear up-sampling); "JL" rows train both with Eq. 4.
+The embedded dataset's exact masks stand in for the paper's DeeperCut masks.
+Table 2 ("Validity of RIFE"): feature extractors behind bilinear up-sampling.
+Table 3 (Sec. 5.4): baselines and the method's variants; SING is reproduced SING-style
+(SRCNN trained jointly with the ResNet's ReID loss).
+"""
+
+from __future__ import annotations
+
+from lib.models import complexity
+from lib.pipeline import Data, compose, train_extractor, train_joint, train_model, train_sr
+from lib.profiles import Profile
+from lib.train import Run
+
+METRICS = ("rank1", "rank5", "rank10", "mAP")
+
+
+def record(label: str, run: Run, **extra) -> dict:
+    """One table record from a run's final metrics."""
+    return {"method": label, **{m: run.metrics[m] for m in METRICS}, **extra}
+
+
+def sr_gmacs(profile: Profile, sr: str) -> float:
+    """GMACs of SR module ``sr`` as the profile builds it, at 3x384x128 (Table 1's input)."""
+    return float(complexity([sr], (384, 128), sr_options=profile.sr_options)["gmacs"].iloc[0])
+
+
+def table1_records(
+    profile: Profile, data: Data, *, device=None, progress: bool = True
+) -> list[dict]:
+    """Table 1: Bilinear, SRCNN, VDSR, AE, FFSR (Gaussian), FFSR (Gaussian, JL), FFSR
+    (DeeperCut, JL), each with a ResNet extractor, and each SR module's GMACs."""
+    kw = {"device": device, "progress": progress}
+    resnet = train_extractor(profile, "resnet", data, **kw)
+    rows = [record("Bilinear", resnet, gmacs=float("nan"))]
+    for label, sr in (
+        ("SRCNN", "srcnn"),
+        ("VDSR", "vdsr"),
+        ("AE", "ae"),
+        ("FFSR (Gaussian)", "ffsr"),
+    ):
+        sr_run = train_sr(profile, sr, data, **kw)[-1]
+        run = compose(profile, f"{sr}_resnet", data, sr_run=sr_run, extractor_run=resnet, **kw)
+        rows.append(record(label, run, gmacs=sr_gmacs(profile, sr)))
+    for label, mask in (("FFSR (Gaussian, JL)", "gaussian"), ("FFSR (DeeperCut, JL)", "auto")):
+        sr_run = train_sr(profile, "ffsr", data, mask=mask, **kw)[-1]
+        run = train_joint(
+            profile, "ffsr_resnet", data, sr_run=sr_run, extractor_run=resnet, mask=mask, **kw
+        )
+        rows.append(record(label, run, gmacs=sr_gmacs(profile, "ffsr")))
+    return rows
+
+
+TABLE2 = {
+    "ResNet50": "resnet",
+    "two ResNet50": "two_resnet",
+    "two ResNet50 (learned weights)": "two_resnet_learned",
+    "RIFE": "rife",
+}
+
+
+def table2_records(
+    profile: Profile, data: Data, *, device=None, progress: bool = True
+) -> list[dict]:
+    """Table 2: ResNet, two ResNets with equal weights, two with learned weights (Eq. 6 at
+    the output), RIFE; all behind bilinear up-sampling."""
+    return [
+        record(label, train_extractor(profile, name, data, device=device, progress=progress))
+        for label, name in TABLE2.items()
+    ]
+
+
+TABLE3 = {
+    "DenseNet121": "densenet121",
+    "SE-ResNet50": "se_resnet",
+    "ResNet50": "resnet",
+    "SING": "sing",
+    "FFSR": "ffsr_resnet",
+    "RIFE": "rife",
+    "FFSR+RIFE": "ffsr_rife",
+}
+
+
+def final_run(profile: Profile, model: str, data: Data, **kw) -> Run:
+    """The last run of ``model``'s pipeline (joint where it has a learned SR module)."""
+    runs = train_model(profile, model, data, **kw)
+    return runs.get("joint", runs["extractor"])
+
+
+def table3_records(
+    profile: Profile, data: Data, *, device=None, progress: bool = True
+) -> list[dict]:
+    """Table 3's rows that we train, on one split (one trial)."""
+    kw = {"device": device, "progress": progress}
+    return [
+        record(label, final_run(profile, name, data, **kw), trial=data.trial)
+        for label, name in TABLE3.items()
+    ]
