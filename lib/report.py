@@ -45,7 +45,7 @@ def to_markdown(table: pd.DataFrame) -> str:
     """``table`` as a Markdown table: floats with one decimal, missing values as ``–``,
     MultiIndex columns flattened into one header row."""
     shown = table.set_axis(_flat_columns(table.columns), axis=1).astype(object)
-    return shown.where(shown.notna(), None).to_markdown(floatfmt=".1f", missingval=MISSING)
+    return shown.where(shown.notna(), None).to_markdown(floatfmt=".3g", missingval=MISSING)
 
 
 def latex_escape(text: str) -> str:
@@ -57,7 +57,7 @@ def to_latex(table: pd.DataFrame, caption: str = "") -> str:
     """``table`` as a LaTeX (booktabs) table: floats with one decimal, missing values as
     ``--``, labels, cells and caption escaped, MultiIndex columns as multicolumns."""
     return table.to_latex(
-        float_format="%.1f",
+        float_format="%.3g",
         caption=latex_escape(caption) or None,
         na_rep="--",
         escape=True,
