@@ -7,7 +7,7 @@ DATA_ROOT ?= data
 PY := .venv/bin/python
 CODE := lib tests benchmarks scripts notebooks
 
-.PHONY: env test lint format reproduce lab clean
+.PHONY: env test lint format reproduce readme lab clean
 
 env:  ## create .venv (reused while pyproject.toml and constraints.txt are unchanged)
 	@./scripts/env.sh
@@ -30,6 +30,9 @@ test: lint  ## pytest over tests/, then every notebook under nbval at its smoke 
 
 reproduce: env  ## every numbered notebook with papermill; PROFILE=cpu|paper, DATA_ROOT=...
 	$(PY) scripts/reproduce.py --profile $(PROFILE) --data-root "$(DATA_ROOT)"
+
+readme: env  ## copy the tables of the last `make reproduce` (figures/) into README.md
+	$(PY) scripts/readme_results.py
 
 lab: env  ## JupyterLab on the project's environment
 	$(PY) -m jupyter lab notebooks

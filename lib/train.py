@@ -131,8 +131,11 @@ def fit(
     device: torch.device | str | None = None,
     runs: Path | None = None,
     progress: bool = True,
+    compile_model: bool = False,
 ) -> Run:
-    """Train the run ``config`` describes (or reuse it when finished); see the module doc."""
+    """Train the run ``config`` describes (or reuse it when finished); see the module doc.
+    ``compile_model`` trains through ``torch.compile`` (same weights and checkpoints; it is
+    not part of the run's settings)."""
     folder = run_dir(config, runs)
     if (folder / "metrics.json").is_file():
         return Run(folder, json.loads((folder / "metrics.json").read_text()), config)
@@ -174,6 +177,8 @@ def fit(
         optimizer.load_state_dict(state["optimizer"])
         history = state["history"]
     net = nn.parallel.DistributedDataParallel(model) if world > 1 else model
+    if compile_model:
+        net = torch.compile(net)
     dataset = _train_dataset(config, split)
     for epoch in range(len(history), config.epochs):
         seed = _epoch_seed(config.seed, epoch)
@@ -335,6 +340,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda when available)")
     parser.add_argument("--runs", type=Path, help="runs folder (default: runs/ or $RIPR_RUNS)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--compile", action="store_true", help="train through torch.compile")
     args = parser.parse_args(argv)
     overrides = {
         k: v for k, v in {"epochs": args.epochs, "batch_size": args.batch_size}.items() if v
@@ -353,7 +359,13 @@ def main(argv: list[str] | None = None) -> None:
         **overrides,
         **({"pretrained": False} if args.no_pretrained else {}),
     )
-    run = fit(config, device=args.device, runs=args.runs, progress=not args.quiet)
+    run = fit(
+        config,
+        device=args.device,
+        runs=args.runs,
+        progress=not args.quiet,
+        compile_model=args.compile,
+    )
     if int(os.environ.get("RANK", "0")) == 0:
         print(json.dumps({"dir": str(run.dir), **run.metrics}, indent=2))
 

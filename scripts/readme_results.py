@@ -1,0 +1,69 @@
+"""Write the cpu-profile results from figures/ into README.md (between the RESULTS markers).
+
+Usage: python scripts/readme_results.py   (after `make reproduce`; run by `make readme`)
+Reads the CSV tables the notebooks wrote and keeps, for each, the columns a reader compares:
+ours, the paper's number where it applies, and the difference.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+FIGURES = ROOT / "figures"
+BEGIN, END = "<!-- RESULTS:BEGIN -->", "<!-- RESULTS:END -->"
+
+
+def _table(name: str, keep: list[str], header: list[int] | int = 0, index: int = 1) -> str:
+    path = FIGURES / f"{name}.csv"
+    frame = pd.read_csv(path, index_col=list(range(index)), header=header)
+    caption = (FIGURES / f"{name}.md").read_text().split("\n", 1)[0]
+    if isinstance(header, list):  # Table 3: (dataset, metric, kind) columns
+        frame = frame[[c for c in frame.columns if c[2] in keep]]
+        frame.columns = [
+            " ".join(p for p in c if p and not p.startswith("Unnamed")) for c in frame.columns
+        ]
+    else:
+        frame = frame[[c for c in frame.columns if c in keep]]
+    frame = frame.dropna(axis=1, how="all")
+    shown = frame.astype(object).where(frame.notna(), None)
+    return f"*{caption}*\n\n{shown.to_markdown(floatfmt='.3g', missingval='–')}\n"
+
+
+def main() -> int:
+    parts = []
+    for name, keep, index in (
+        (
+            "table1_vr_synthetic",
+            ["rank1", "rank1_paper", "rank5", "mAP", "gmacs", "gmacs_paper"],
+            1,
+        ),
+        ("table2_vr_synthetic", ["rank1", "rank1_paper", "rank5", "mAP"], 1),
+        ("stage3_before_after", ["rank1", "rank5", "mAP"], 2),
+        ("paper_vs_code", ["rank1", "rank5", "mAP"], 2),
+        ("fig4_summary", ["O(1,1)", "O(0.125,0.125)", "O(0.125,1)", "rank1"], 2),
+    ):
+        if (FIGURES / f"{name}.csv").is_file():
+            parts.append(_table(name, keep, 0, index))
+    if (FIGURES / "table3.csv").is_file():
+        parts.append(_table("table3", ["ours", "paper"], [0, 1, 2]))
+    if not parts:
+        print(f"no tables in {FIGURES}: run `make reproduce` first", file=sys.stderr)
+        return 1
+    readme = (ROOT / "README.md").read_text()
+    block = f"{BEGIN}\n" + "\n".join(parts) + f"{END}"
+    pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
+    if not pattern.search(readme):
+        print(f"README.md has no {BEGIN} ... {END} block", file=sys.stderr)
+        return 1
+    (ROOT / "README.md").write_text(pattern.sub(lambda _: block, readme))
+    print(f"README.md: {len(parts)} tables from {FIGURES}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
