@@ -23,10 +23,11 @@ def figures_dir(profile: str) -> Path:
 
 
 def save_figure(fig, name: str, folder: Path) -> list[Path]:
-    """Save a matplotlib figure as ``name.pdf`` and ``name.png`` (150 dpi) in ``folder``."""
+    """Save a matplotlib figure as ``name.pdf`` and ``name.png`` (110 dpi, small enough to
+    keep in git for the README) in ``folder``."""
     paths = [folder / f"{name}.pdf", folder / f"{name}.png"]
     for path in paths:
-        fig.savefig(path, bbox_inches="tight", dpi=150)
+        fig.savefig(path, bbox_inches="tight", dpi=110)
     return paths
 
 
