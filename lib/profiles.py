@@ -33,6 +33,7 @@ class Stage:
     momentum: float = 0.9
     weight_decay: float = 5e-4
     batch_size: int = 32
+    grad_clip: float = 0.0  # clip the gradient's global norm to this (0: off)
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class Profile:
     sr_options: dict = field(default_factory=dict)  # {SR name: constructor options}
     alpha: float = 1.0
     beta: float = 0.1
+    loss_form: str = "paper"  # lib.losses.LOSS_FORMS: Eq. 5 summed (paper), mean, authors' code
     synthetic: Synthetic = Synthetic()
     trials: int = 10  # identity-split trials trained for VIPeR / CUHK03 / CAVIAR
     eval_draws: int = 10  # single-shot gallery draws per evaluation

@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 
 from lib.data.paths import PROJECT_ROOT
+from lib.losses import LOSS_FORMS
 from lib.profiles import Profile
 
 STAGES = ("sr", "extractor", "joint")
@@ -30,11 +31,16 @@ class RunConfig:
     """Everything that decides a run's result (Sec. 5.2 for the paper's values).
 
     ``stage``: ``sr`` trains an SR module alone (``model`` is an SR name; ``sr_loss`` "mse"
-    is the pre-training, "ffsr" Eq. 5), ``extractor`` trains a network's feature extractor
+    weighs every pixel alike, "ffsr" is Eq. 5 with ``mask``), ``extractor`` trains a network's feature extractor
     with L_RIFE (Eq. 9; cross-entropy alone where there are no fusion weights) behind a
     frozen SR module, ``joint`` trains the whole network with Eq. 4. ``init`` lists run
     folders whose final weights initialise this model, in order: an ``sr`` run initialises
     the SR module, any other run the whole network.
+
+    ``loss_form`` (:data:`lib.losses.LOSS_FORMS`): how Eq. 5 is reduced and Eq. 4 weighted;
+    "paper" sums Eq. 5 over pixels as written. The MSE pre-training of the SR modules is
+    recorded as "paper_mean" (a mean squared error). ``grad_clip`` > 0 clips the gradient's
+    global norm to that value before each step (0: off).
     """
 
     stage: str
@@ -55,6 +61,8 @@ class RunConfig:
     sr_options: dict = field(default_factory=dict)
     sr_loss: str = "ffsr"
     mask: str = "gaussian"
+    loss_form: str = "paper"
+    grad_clip: float = 0.0
     alpha: float = 1.0
     beta: float = 0.1
     init: tuple[str, ...] = ()
@@ -71,6 +79,10 @@ class RunConfig:
             raise ValueError(f"stage must be one of {STAGES}, got {self.stage!r}")
         if self.sr_loss not in SR_LOSSES:
             raise ValueError(f"sr_loss must be one of {SR_LOSSES}, got {self.sr_loss!r}")
+        if self.loss_form not in LOSS_FORMS:
+            raise ValueError(
+                f"loss_form must be one of {tuple(LOSS_FORMS)}, got {self.loss_form!r}"
+            )
         if self.optimizer not in ("sgd", "adam"):
             raise ValueError(f"optimizer must be 'sgd' or 'adam', got {self.optimizer!r}")
 
@@ -102,7 +114,7 @@ def stage_config(profile: Profile, stage: str, model: str, dataset: str, **overr
     """A run of ``profile``'s settings for ``stage``: ``sr_pretrain`` (SR with MSE),
     ``sr_finetune`` (SR with Eq. 5), ``extractor`` (Eq. 9) or ``joint`` (Eq. 4)."""
     stages = {
-        "sr_pretrain": ("sr", profile.sr_pretrain, {"sr_loss": "mse"}),
+        "sr_pretrain": ("sr", profile.sr_pretrain, {"sr_loss": "mse", "loss_form": "paper_mean"}),
         "sr_finetune": ("sr", profile.sr_finetune, {"sr_loss": "ffsr"}),
         "extractor": ("extractor", profile.extractor, {}),
         "joint": ("joint", profile.joint, {}),
@@ -110,6 +122,7 @@ def stage_config(profile: Profile, stage: str, model: str, dataset: str, **overr
     if stage not in stages:
         raise ValueError(f"stage must be one of {', '.join(stages)}, got {stage!r}")
     kind, settings, extra = stages[stage]
+    extra = {**{"loss_form": profile.loss_form}, **extra}
     base = RunConfig(
         stage=kind,
         model=model,
@@ -128,6 +141,7 @@ def stage_config(profile: Profile, stage: str, model: str, dataset: str, **overr
         sr_options=dict(profile.sr_options),
         alpha=profile.alpha,
         beta=profile.beta,
+        grad_clip=settings.grad_clip,
         synthetic=asdict(profile.synthetic) if "synthetic" in dataset else {},
         eval_draws=profile.eval_draws,
         workers=profile.workers,

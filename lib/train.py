@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.distributed as dist
 from torch import nn
@@ -84,7 +85,7 @@ def build_network(config: RunConfig, num_classes: int) -> nn.Module:
     return build_model(config.model, num_classes, sr_options=sr_options, **options)
 
 
-def _optimizer(config: RunConfig, params) -> torch.optim.Optimizer:
+def optimizer_for(config: RunConfig, params) -> torch.optim.Optimizer:
     if config.optimizer == "adam":
         return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
     return torch.optim.SGD(
@@ -102,16 +103,19 @@ def _trainable(model: nn.Module, config: RunConfig) -> list[nn.Parameter]:
 def _loss(model, batch: dict, config: RunConfig, device, amp: bool) -> dict[str, torch.Tensor]:
     img, hr = batch["img"].to(device, non_blocking=True), batch["hr"].to(device, non_blocking=True)
     mask = batch["mask"].to(device) if config.sr_loss == "ffsr" else None
+    reduction = losses.loss_form(config.loss_form).reduction
     with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
         if config.stage == "sr":
-            return {"total": losses.ffsr_loss(model(img).float(), hr, mask)}
+            return {"total": losses.ffsr_loss(model(img).float(), hr, mask, reduction)}
         out = model(img)
         pids, r = batch["pid"].to(device), batch["r"].to(device)
         weights = [(wl.float(), wh.float()) for wl, wh in out["weights"]]
         if config.stage == "extractor":
             return {"total": losses.rife_loss(out["logits"].float(), pids, weights, r, config.beta)}
         out = {**out, "sr": out["sr"].float(), "logits": out["logits"].float(), "weights": weights}
-        return losses.total_loss(out, hr, mask, pids, r, alpha=config.alpha, beta=config.beta)
+        return losses.total_loss(
+            out, hr, mask, pids, r, alpha=config.alpha, beta=config.beta, form=config.loss_form
+        )
 
 
 def _distributed() -> tuple[int, int, bool]:
@@ -168,7 +172,7 @@ def fit(
     model.to(device)
     if amp:
         model.to(memory_format=torch.channels_last)
-    optimizer = _optimizer(config, params)
+    optimizer = optimizer_for(config, params)
     history: list[dict] = []
     checkpoint = folder / "checkpoint.pt"
     if checkpoint.is_file():
@@ -179,23 +183,11 @@ def fit(
     net = nn.parallel.DistributedDataParallel(model) if world > 1 else model
     if compile_model:
         net = torch.compile(net)
-    dataset = _train_dataset(config, split)
+    dataset = train_dataset(config, split)
     for epoch in range(len(history), config.epochs):
         seed = _epoch_seed(config.seed, epoch)
         torch.manual_seed(seed)
-        if world > 1:
-            sampler = DistributedSampler(dataset, world, rank, seed=seed, drop_last=True)
-        else:
-            sampler = RandomSampler(dataset, generator=torch.Generator().manual_seed(seed))
-        loader = DataLoader(
-            dataset,
-            batch_size=max(1, config.batch_size // world),
-            sampler=sampler,
-            drop_last=len(dataset) > config.batch_size,
-            num_workers=config.workers,
-            pin_memory=amp,
-            generator=torch.Generator().manual_seed(seed),
-        )
+        loader = epoch_loader(dataset, config, epoch, world=world, rank=rank, pin_memory=amp)
         for group in optimizer.param_groups:
             group["lr"] = lr_at(config, epoch)
         row = _train_epoch(
@@ -225,7 +217,29 @@ def fit(
     return Run(folder, metrics, config)
 
 
-def _train_dataset(config: RunConfig, split):
+def epoch_loader(
+    dataset, config: RunConfig, epoch: int, *, world: int = 1, rank: int = 0,
+    pin_memory: bool = False,
+) -> DataLoader:  # fmt: skip
+    """The training batches of ``epoch``: a random order drawn from (seed, epoch), so a
+    resumed run sees exactly the batches an uninterrupted one would."""
+    seed = _epoch_seed(config.seed, epoch)
+    if world > 1:
+        sampler = DistributedSampler(dataset, world, rank, seed=seed, drop_last=True)
+    else:
+        sampler = RandomSampler(dataset, generator=torch.Generator().manual_seed(seed))
+    return DataLoader(
+        dataset,
+        batch_size=max(1, config.batch_size // world),
+        sampler=sampler,
+        drop_last=len(dataset) > config.batch_size,
+        num_workers=config.workers,
+        pin_memory=pin_memory,
+        generator=torch.Generator().manual_seed(seed),
+    )
+
+
+def train_dataset(config: RunConfig, split):
     """The training images; for stage ``sr``, LR/HR pairs: the variant's own (VR-, MLR-),
     else (an image folder, or a dataset without pairs such as CAVIAR) images degraded to a
     random r in [0.125, 1)."""
@@ -247,6 +261,7 @@ def _train_epoch(net, model, loader, optimizer, config, epoch, device, amp, prog
     if config.stage == "extractor":
         model.sr.eval()
     sums: dict[str, float] = {}
+    norms: list[float] = []  # gradient norms before clipping, where clipping is on
     images, start = 0, time.perf_counter()
     bar = tqdm(
         loader,
@@ -266,6 +281,8 @@ def _train_epoch(net, model, loader, optimizer, config, epoch, device, amp, prog
             )
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        if config.grad_clip > 0:
+            norms.append(float(nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)))
         optimizer.step()
         n = batch["img"].shape[0]
         images += n
@@ -280,6 +297,9 @@ def _train_epoch(net, model, loader, optimizer, config, epoch, device, amp, prog
     seconds = time.perf_counter() - start
     row = {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"], "seconds": round(seconds, 3)}
     row.update({f"loss_{k}": v / max(images, 1) for k, v in sums.items()})
+    if norms:
+        row["grad_norm_median"] = float(np.median(norms))
+        row["clipped_fraction"] = sum(n > config.grad_clip for n in norms) / len(norms)
     row["images_per_second"] = round(images / max(seconds, 1e-9), 2)
     return row
 

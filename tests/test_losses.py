@@ -15,24 +15,40 @@ from lib.losses import (
 )
 
 
-def test_ffsr_loss_is_the_masked_mean_square():
+def test_ffsr_loss_is_eq5_summed_per_image_and_the_mean_on_request():
     # one image, one channel, 1x2 pixels: errors 1 and 2, mask 1 and 0.5
     sr = torch.tensor([[[[1.0, 2.0]]]])
     hr = torch.zeros(1, 1, 1, 2)
     mask = torch.tensor([[1.0, 0.5]])
-    # ((1*1)^2 + (0.5*2)^2) / 2 = (1 + 1) / 2
-    assert ffsr_loss(sr, hr, mask).item() == pytest.approx(1.0)
-    # no mask: plain MSE (1 + 4) / 2
-    assert ffsr_loss(sr, hr, None).item() == pytest.approx(2.5)
+    # Eq. 5 as written: (1*1)^2 + (0.5*2)^2 = 2; the per-element mean: 2 / 2
+    assert ffsr_loss(sr, hr, mask).item() == pytest.approx(2.0)
+    assert ffsr_loss(sr, hr, mask, reduction="sum").item() == pytest.approx(2.0)
+    assert ffsr_loss(sr, hr, mask, reduction="mean").item() == pytest.approx(1.0)
+    # no mask: 1 + 4 summed, (1 + 4) / 2 as the MSE
+    assert ffsr_loss(sr, hr, None).item() == pytest.approx(5.0)
+    assert ffsr_loss(sr, hr, None, reduction="mean").item() == pytest.approx(2.5)
+    with pytest.raises(ValueError, match="reduction must be one of"):
+        ffsr_loss(sr, hr, mask, reduction="max")
+
+
+def test_ffsr_loss_sum_averages_over_the_batch_against_a_loop():
+    torch.manual_seed(0)
+    sr, hr = torch.rand(3, 3, 5, 4), torch.rand(3, 3, 5, 4)
+    mask = torch.rand(3, 5, 4)
+    per_image = [float(((mask[i] * (sr[i] - hr[i])) ** 2).sum()) for i in range(3)]
+    assert ffsr_loss(sr, hr, mask).item() == pytest.approx(sum(per_image) / 3, rel=1e-6)
+    # sum = mean * C * H * W
+    mean = ffsr_loss(sr, hr, mask, reduction="mean").item()
+    assert ffsr_loss(sr, hr, mask).item() == pytest.approx(mean * 3 * 5 * 4, rel=1e-6)
 
 
 def test_ffsr_loss_accepts_per_image_masks_and_rejects_wrong_shapes():
     sr = torch.ones(2, 3, 2, 2)
     hr = torch.zeros(2, 3, 2, 2)
     mask = torch.stack([torch.ones(2, 2), torch.zeros(2, 2)])  # (B, H, W)
-    # image 0 keeps its 12 squared errors of 1, image 1 none: 12 / 24
-    assert ffsr_loss(sr, hr, mask).item() == pytest.approx(0.5)
-    assert ffsr_loss(sr, hr, mask[:, None]).item() == pytest.approx(0.5)
+    # image 0 keeps its 12 squared errors of 1, image 1 none: 12 per image over 2 images
+    assert ffsr_loss(sr, hr, mask).item() == pytest.approx(6.0)
+    assert ffsr_loss(sr, hr, mask[:, None], reduction="mean").item() == pytest.approx(0.5)
     with pytest.raises(ValueError, match="does not fit"):
         ffsr_loss(sr, hr, torch.ones(3, 3))
     with pytest.raises(ValueError, match="differ in shape"):
@@ -81,13 +97,21 @@ def test_total_loss_eq4():
     mask = torch.tensor([[1.0, 0.0]])
     r = torch.tensor([0.5])
     terms = total_loss(out, hr, mask, torch.tensor([1]), r)
-    # L_FFSR = (1 + 0) / 2, L_X = log 2, L_R = 0.25 + 0.25
-    assert terms["ffsr"].item() == pytest.approx(0.5)
+    # L_FFSR = 1 + 0 (Eq. 5 summed), L_X = log 2, L_R = 0.25 + 0.25
+    assert terms["ffsr"].item() == pytest.approx(1.0)
     assert terms["reid"].item() == pytest.approx(math.log(2))
     assert terms["resolution"].item() == pytest.approx(0.5)
-    assert terms["total"].item() == pytest.approx(0.5 + math.log(2) + 0.05)
+    assert terms["total"].item() == pytest.approx(1.0 + math.log(2) + 0.05)
     half = total_loss(out, hr, mask, torch.tensor([1]), r, alpha=0.5, beta=1.0)
-    assert half["total"].item() == pytest.approx(0.5 + 0.5 * (math.log(2) + 0.5))
+    assert half["total"].item() == pytest.approx(1.0 + 0.5 * (math.log(2) + 0.5))
+    # the per-element mean: L_FFSR = (1 + 0) / 2
+    mean = total_loss(out, hr, mask, torch.tensor([1]), r, form="paper_mean")
+    assert mean["total"].item() == pytest.approx(0.5 + math.log(2) + 0.05)
+    # the authors' code: CE + 0.1 * MSE + 0.01 * sum of weight losses, whatever alpha, beta
+    code = total_loss(out, hr, mask, torch.tensor([1]), r, alpha=0.5, beta=1.0, form="code")
+    assert code["total"].item() == pytest.approx(math.log(2) + 0.1 * 0.5 + 0.01 * 0.5)
+    with pytest.raises(ValueError, match="unknown loss form"):
+        total_loss(out, hr, mask, torch.tensor([1]), r, form="other")
 
 
 def test_total_loss_backpropagates_to_every_input():
