@@ -29,8 +29,9 @@ and the border (8 pixels each side) keeps the bilinear input, as SRCNN's evaluat
 The chrominance is kept: the predicted change of Y is added to R, G and B alike, which
 leaves Cb and Cr unchanged. ``SRCNN(luminance=False, padding="same")`` is the RGB variant.
 
-Initialisation: VDSR learns a residual and zeroes its last layer, so it starts as the
-identity (the bilinear baseline); SRCNN predicts the image itself, as published, and needs
+Initialisation: VDSR learns a residual and starts near the identity (the bilinear
+baseline) with a scaled-down random last layer (:func:`lib.models.ffsr.near_identity_`, not
+zeroed, so every layer gets a gradient from the first step); SRCNN predicts the image itself, as published, and needs
 its MSE pre-training (stage 1) before it is useful.
 """
 
@@ -38,6 +39,8 @@ from __future__ import annotations
 
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from lib.models.ffsr import near_identity_
 
 LUMA = (0.299, 0.587, 0.114)  # ITU-R BT.601, the Y of YCbCr used by SRCNN
 
@@ -103,8 +106,7 @@ class VDSR(nn.Module):
         self.convs = nn.ModuleList(
             nn.Conv2d(chans[i], chans[i + 1], 3, padding=1) for i in range(depth)
         )
-        nn.init.zeros_(self.convs[-1].weight)
-        nn.init.zeros_(self.convs[-1].bias)
+        near_identity_(self.convs[-1])
 
     def forward(self, x: Tensor) -> Tensor:
         z = x
