@@ -101,24 +101,46 @@ def test_training_eq7_drives_weights_to_resolution():
     assert after < 0.1
 
 
-def test_equal_weights_baseline_keeps_equal_weights():
+def test_equal_weights_baseline_averages_the_two_networks_features():
     torch.manual_seed(0)
     model = build_model("two_resnet", 3, backbone="resnet18")
     ext = model.extractor
     assert not any("predict" in name for name, _ in ext.named_parameters())
-    x = torch.rand(4, 3, 64, 32)
-    opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    out = model(x)
-    assert out["weights"] == []
-    F.cross_entropy(out["logits"], torch.tensor([0, 1, 2, 0])).backward()
-    opt.step()  # the two streams now differ
     model.eval()
+    x = torch.rand(4, 3, 64, 32)
     with torch.no_grad():
+        out = model(x)
+        assert out["weights"] == []
         xn = ext.normalize(x)
-        m_low, m_high = ext.low(xn), ext.high(xn)
-        assert not torch.allclose(m_low, m_high)
-        expected, _ = ext.head(0.5 * m_low + 0.5 * m_high)
-        torch.testing.assert_close(model(x)["f"], expected)
+        f_low = ext.embed_low(ext.low(xn).mean(dim=(2, 3)))
+        f_high = ext.embed_high(ext.high(xn).mean(dim=(2, 3)))
+        expected = ext.bn(0.5 * f_low + 0.5 * f_high)
+        torch.testing.assert_close(out["f"], expected)
+        torch.testing.assert_close(out["logits"], ext.classifier(expected))
+
+
+@pytest.mark.parametrize("name", ["two_resnet", "two_resnet_learned", "rife"])
+def test_two_streams_from_the_same_weights_differ_after_one_step(name):
+    """With ImageNet weights both streams start equal (Sec. 5.2 duplicates them); one SGD
+    step must make them differ, or the two-stream network is one ResNet (Table 2)."""
+    torch.manual_seed(0)
+    model = build_model(name, 3, backbone="resnet18")
+    ext = model.extractor
+    if name == "rife":
+        pairs = [(b.low, b.high) for b in ext.blocks]
+    else:
+        pairs = [(ext.low, ext.high)]
+    for low, high in pairs:  # what pretrained=True does: the same weights twice
+        high.load_state_dict(low.state_dict())
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    out = model(torch.rand(4, 3, 64, 32))
+    F.cross_entropy(out["logits"], torch.tensor([0, 1, 2, 0])).backward()
+    opt.step()
+    for low, high in pairs:
+        changed = [
+            not torch.equal(a, b) for a, b in zip(low.parameters(), high.parameters(), strict=True)
+        ]
+        assert all(changed)
 
 
 def test_learned_weights_baseline_fuses_once_at_the_output():
@@ -130,9 +152,9 @@ def test_learned_weights_baseline_fuses_once_at_the_output():
     with torch.no_grad():
         out = model(x)
         assert len(out["weights"]) == 1
-        xn = ext.normalize(x)
-        m_low, m_high = ext.low(xn), ext.high(xn)
+        m_low, m_high, f_low, f_high = ext.stream_features(ext.normalize(x))
         w_low, w_high = ext.predict_low(m_low), ext.predict_high(m_high)
         torch.testing.assert_close(out["weights"][0][0], w_low)
-        expected, _ = ext.head(fuse(m_low, m_high, w_low, w_high))
+        torch.testing.assert_close(out["weights"][0][1], w_high)
+        expected = ext.bn(w_low[:, None] * f_low + w_high[:, None] * f_high)
         torch.testing.assert_close(out["f"], expected)

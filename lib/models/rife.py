@@ -19,16 +19,15 @@ ImageNet weights (Sec. 5.2 duplicates the pre-trained layers) and the fusion wei
 the symmetry (Sec. 4.2: the ReID loss changes DSB^L more for low-resolution images because
 w_L is larger). With ``pretrained=False`` each stream gets its own random initialisation, as
 two separately built networks would: identical random copies fused with equal weights would
-receive identical gradients and stay one network forever. The same holds for the
-equal-weights baseline started from ImageNet weights: its two streams receive identical
-updates (up to floating-point non-determinism), so from the same weights it stays
-equivalent to one ResNet; this is a property of that baseline, kept as the paper describes
-it.
+receive identical gradients and stay one network forever.
 
-Table 2 baselines (:class:`TwoResNetExtractor`): two full ResNets on the same input, fused
-after their last stage with equal weights (``m = (m_1 + m_2) / 2``, nothing learned; no
-``weights`` returned) or with learned weights, Eq. 6 at the output only (one predictor pair,
-one (w_L, w_H) returned, trained with Eq. 7 like a DSB).
+Table 2 baselines (:class:`TwoResNetExtractor`): two whole networks on the same input, each
+with its own FC layer to the 256-d feature, whose FEATURES are fused with equal weights
+(``f = (f_1 + f_2) / 2``, nothing learned; no ``weights`` returned) or with learned weights,
+Eq. 6 at the output only (one predictor pair, one (w_L, w_H) returned, trained with Eq. 7
+like a DSB). Fusing after each network's own randomly initialised FC layer is what keeps
+two streams that start from the same ImageNet weights from collapsing into one network
+(see the class).
 """
 
 from __future__ import annotations
@@ -147,8 +146,23 @@ class RIFEExtractor(nn.Module):
 
 
 class TwoResNetExtractor(nn.Module):
-    """Two ResNets fused after their last stage (Table 2): ``learned=False`` with equal
-    weights (1/2 each), ``learned=True`` with Eq. 6 at the output only."""
+    """Two ResNets whose FEATURES are fused (Table 2, Sec. 5.3: "two ResNet50 with their
+    features fused with equal weight" / "with learned weights learned with Eq. (6)").
+
+    Each stream is a whole network up to its feature: its ResNet trunk, GAP and its own FC
+    layer to ``feat_dim``, each FC randomly initialised on its own. The two features are
+    fused, ``f = (f_1 + f_2) / 2`` (``learned=False``, no ``weights`` returned) or
+    ``f = w_L f_1 + w_H f_2`` with w_L, w_H predicted from each stream's last feature map as
+    in a DSB (``learned=True``, Eq. 6 once, at the output; one (w_L, w_H) returned and
+    trained with Eq. 7), then batch-normalised and classified as in :class:`EmbeddingHead`.
+
+    Why the fusion sits after each network's own FC layer: with ImageNet weights both trunks
+    start equal (the paper duplicates them), and two equal trunks averaged before a shared
+    head receive identical gradients forever, so the baseline would stay one ResNet and
+    Table 2's row b could not differ from row a. Two separately initialised FC layers make
+    the two networks' gradients differ from the first step, as two networks trained
+    together would.
+    """
 
     def __init__(
         self,
@@ -167,19 +181,29 @@ class TwoResNetExtractor(nn.Module):
         self.normalize = Normalize()
         self.low = nn.Sequential(stem(low), *(getattr(low, name) for name in STAGES))
         self.high = nn.Sequential(stem(high), *(getattr(high, name) for name in STAGES))
+        self.embed_low = nn.Linear(chans[-1], feat_dim)
+        self.embed_high = nn.Linear(chans[-1], feat_dim)
         self.learned = learned
         if learned:
             self.predict_low = WeightPredictor(chans[-1], hidden)
             self.predict_high = WeightPredictor(chans[-1], hidden)
-        self.head = EmbeddingHead(chans[-1], feat_dim, num_classes)
+        self.bn = nn.BatchNorm1d(feat_dim)
+        self.classifier = nn.Linear(feat_dim, num_classes)
+
+    def stream_features(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """(m_1, m_2, f_1, f_2): each stream's last feature map and its own feature, for
+        normalised images ``x``."""
+        m_low, m_high = self.low(x), self.high(x)
+        f_low = self.embed_low(m_low.mean(dim=(2, 3)))
+        f_high = self.embed_high(m_high.mean(dim=(2, 3)))
+        return m_low, m_high, f_low, f_high
 
     def forward(self, x: Tensor) -> dict:
-        x = self.normalize(x)
-        m_low, m_high = self.low(x), self.high(x)
+        m_low, m_high, f_low, f_high = self.stream_features(self.normalize(x))
         if self.learned:
             w_low, w_high = self.predict_low(m_low), self.predict_high(m_high)
-            m, weights = fuse(m_low, m_high, w_low, w_high), [(w_low, w_high)]
+            fused, weights = w_low[:, None] * f_low + w_high[:, None] * f_high, [(w_low, w_high)]
         else:
-            m, weights = 0.5 * (m_low + m_high), []
-        f, logits = self.head(m)
-        return {"f": f, "logits": logits, "weights": weights}
+            fused, weights = 0.5 * (f_low + f_high), []
+        f = self.bn(fused)
+        return {"f": f, "logits": self.classifier(f), "weights": weights}
