@@ -23,6 +23,14 @@ from lib.runs import stage_config
 from lib.train import Run, fit
 
 SR_OF = {"sing": "srcnn"}  # networks whose SR module is not their name's prefix
+FOREGROUND_FOCUS = ("ffsr", "ffsr_code")  # SR modules trained with Eq. 5 and a mask
+
+
+def sr_loss_of(sr: str) -> str:
+    """The SR loss that trains SR module ``sr`` (a run's ``sr_loss``): Eq. 5 with a mask for
+    FFSR ("ffsr"); the plain squared error, every pixel alike, for AE (FFSR's network without
+    the foreground focus, Table 1), SRCNN, VDSR and SING's SRCNN ("mse")."""
+    return "ffsr" if sr in FOREGROUND_FOCUS else "mse"
 
 
 def extractor_of(model: str) -> str:
@@ -83,7 +91,7 @@ def train_sr(
     # AE and FFSR are one network: they share the MSE pre-training and differ from there on.
     pre_name = "ffsr" if sr == "ae" else sr
     pre = _fit(profile, "sr_pretrain", pre_name, data, device, progress, sr_images=sr_images)
-    extra = {"mask": mask} if sr in ("ffsr", "ffsr_code") else {"sr_loss": "mse"}
+    extra = {"mask": mask} if sr_loss_of(sr) == "ffsr" else {"sr_loss": "mse"}
     fine = _fit(profile, "sr_finetune", sr, data, device, progress, init=(pre.dir.name,), **extra)
     return [pre, fine]
 
@@ -104,7 +112,8 @@ def _combined(
     extra = {"epochs": epochs} if epochs is not None else {}
     return _fit(
         profile, "joint", model, data, device, progress,
-        init=(extractor_run.dir.name, sr_run.dir.name), mask=mask, model_options=options, **extra,
+        init=(extractor_run.dir.name, sr_run.dir.name), mask=mask,
+        sr_loss=sr_loss_of(sr_of(model)), model_options=options, **extra,
     )  # fmt: skip
 
 
@@ -125,7 +134,9 @@ def train_joint(
     mask: str = "gaussian", device=None, progress: bool = True, **options,
 ) -> Run:  # fmt: skip
     """Step 3: the whole network with Eq. 4 (alpha, beta of the profile), initialised from
-    the SR module of step 1 and the extractor of step 2."""
+    the SR module of step 1 and the extractor of step 2. The SR term is the network's own
+    (:func:`sr_loss_of`): Eq. 5 under ``mask`` for FFSR, the plain squared error for SING
+    and the SR baselines."""
     return _combined(
         profile, model, data, sr_run, extractor_run, None, mask, device, progress, options
     )

@@ -1,0 +1,60 @@
+"""Which loss trains each row of Tables 1 and 3: the runs' recorded settings, without training
+(``fit`` is replaced by a recorder)."""
+
+from pathlib import Path
+
+import pytest
+
+from lib import experiments, pipeline, profiles
+from lib.pipeline import Data
+from lib.runs import RunConfig
+from lib.train import Run
+
+
+@pytest.fixture
+def recorded(monkeypatch) -> list[RunConfig]:
+    configs: list[RunConfig] = []
+
+    def fake_fit(config: RunConfig, *, device=None, progress=True) -> Run:
+        configs.append(config)
+        metrics = {m: 0.0 for m in experiments.METRICS}
+        return Run(Path("runs") / config.name, metrics, config)
+
+    monkeypatch.setattr(pipeline, "fit", fake_fit)
+    return configs
+
+
+def _by(configs: list[RunConfig], stage: str, model: str) -> list[RunConfig]:
+    return [c for c in configs if c.stage == stage and c.model == model]
+
+
+def test_table1_rows_train_with_their_own_sr_loss(recorded):
+    profile = profiles.get("smoke")
+    experiments.table1_records(profile, Data("vr_synthetic"), progress=False)
+    # SR fine-tuning: Eq. 5 with a mask for FFSR only; SRCNN, VDSR and AE weigh every pixel alike
+    for sr in ("srcnn", "vdsr", "ae"):
+        (fine,) = [c for c in _by(recorded, "sr", sr) if c.init]
+        assert fine.sr_loss == "mse"
+    ffsr_fine = [c for c in _by(recorded, "sr", "ffsr") if c.init]
+    assert {c.sr_loss for c in ffsr_fine} == {"ffsr"}
+    # every MSE pre-training is a mean squared error, whatever the profile's Eq. 5 form
+    assert {c.loss_form for c in recorded if c.stage == "sr" and not c.init} == {"paper_mean"}
+    # the networks (composed without training, or jointly trained) record the same loss
+    for model in ("srcnn_resnet", "vdsr_resnet", "ae_resnet"):
+        (net,) = _by(recorded, "joint", model)
+        assert net.sr_loss == "mse" and net.epochs == 0
+    ffsr_nets = _by(recorded, "joint", "ffsr_resnet")
+    assert {c.sr_loss for c in ffsr_nets} == {"ffsr"}
+    assert sorted(c.epochs > 0 for c in ffsr_nets) == [False, True, True]
+    assert {c.loss_form for c in ffsr_nets} == {profile.loss_form}
+
+
+def test_table3_sing_is_trained_with_the_plain_squared_error(recorded):
+    experiments.table3_records(profiles.get("smoke"), Data("vr_synthetic"), progress=False)
+    (sing,) = [c for c in _by(recorded, "joint", "sing") if c.epochs != 0]
+    assert sing.sr_loss == "mse"
+    for model in ("ffsr_resnet", "ffsr_rife"):
+        (joint,) = [c for c in _by(recorded, "joint", model) if c.epochs != 0]
+        assert joint.sr_loss == "ffsr" and joint.mask == "gaussian"
+    srcnn_fine = [c for c in _by(recorded, "sr", "srcnn") if c.init]
+    assert {c.sr_loss for c in srcnn_fine} == {"mse"}
