@@ -41,10 +41,11 @@ def start_of_joint(profile, model_name: str, data: Data):
 
 
 def short_joint(model, config, form: str, batches: list[dict]) -> dict:
-    """``len(batches)`` joint steps under ``form``: finite?, last terms, last-batch PSNR."""
+    """``len(batches)`` joint steps under ``form`` (clipping the gradient's global norm to
+    ``config.grad_clip`` when > 0): finite?, last terms, last-batch PSNR, largest norm."""
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = optimizer_for(replace(config, lr=lr_at(config, 0)), params)
-    row = {"loss_form": form, "finite": True}
+    row = {"loss_form": form, "finite": True, "steps": 0, "max_grad_norm": 0.0}
     for batch in batches:
         out = model(batch["img"])
         mask = batch["mask"] if config.sr_loss == "ffsr" else None
@@ -57,7 +58,10 @@ def short_joint(model, config, form: str, batches: list[dict]) -> dict:
             break
         optimizer.zero_grad(set_to_none=True)
         terms["total"].backward()
+        norm = torch.nn.utils.clip_grad_norm_(params, config.grad_clip or float("inf"))
+        row["max_grad_norm"] = max(row["max_grad_norm"], float(norm))
         optimizer.step()
+        row["steps"] += 1
     row.update({f"last_{k}": float(v.detach()) for k, v in terms.items()})
     with torch.no_grad():
         row["psnr_sr"] = float(psnr(model.sr(batch["img"]).clamp(0, 1), batch["hr"]).mean())
@@ -73,13 +77,21 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=38, help="joint steps per form (0: none)")
     parser.add_argument("--random-extractor", metavar="BACKBONE")
     parser.add_argument("--input", type=int, nargs=2, metavar=("H", "W"))
+    parser.add_argument("--batch-size", type=int, help="with --random-extractor")
+    parser.add_argument("--lr", type=float, help="joint lr of the short runs (default: profile's)")
+    parser.add_argument(
+        "--grad-clip", type=float, help="clip the global gradient norm (short runs)"
+    )
     args = parser.parse_args()
     torch.manual_seed(0)
     profile = profiles.get(args.profile)
     data = Data(args.dataset)
     if args.random_extractor:
         size = tuple(args.input or profile.input_size_for(args.dataset))
-        config = stage_config(profile, "joint", args.model, args.dataset, input_size=size)
+        config = stage_config(
+            profile, "joint", args.model, args.dataset, input_size=size,
+            **({"batch_size": args.batch_size} if args.batch_size else {}),
+        )  # fmt: skip
         split = prepare(args.dataset, synthetic=config.synthetic)
         model = build_model(args.model, split.num_train_pids, backbone=args.random_extractor)
         where = f"fresh {args.model} ({args.random_extractor}, random init) at {size[0]}x{size[1]}"
@@ -94,16 +106,19 @@ def main() -> None:
     norms = sr_gradient_norms(model, first, mask=mask, alpha=config.alpha)
     print(f"Gradient norms on the SR parameters, first batch of stage 3: {where}")
     print(norms.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
-    if args.steps <= 0 or args.random_extractor:
+    if args.steps <= 0:
         return
     batches = [first] + [b for _, b in zip(range(args.steps - 1), loader, strict=False)]
     state = {k: v.clone() for k, v in model.state_dict().items()}
+    overrides = {"lr": args.lr, "grad_clip": args.grad_clip}
+    config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
     rows = []
     for form in losses.LOSS_FORMS:
         model.load_state_dict(state)
         torch.manual_seed(0)
         rows.append(short_joint(model, config, form, batches))
-    print(f"\n{len(batches)} joint steps at lr {lr_at(config, 0):g} ({config.optimizer}):")
+    clip = f", gradient norm clipped at {config.grad_clip:g}" if config.grad_clip else ""
+    print(f"\n{len(batches)} joint steps at lr {lr_at(config, 0):g} ({config.optimizer}{clip}):")
     table = pd.DataFrame(rows)
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     if not all(math.isfinite(v) for v in table["last_total"]):

@@ -39,7 +39,8 @@ class RunConfig:
 
     ``loss_form`` (:data:`lib.losses.LOSS_FORMS`): how Eq. 5 is reduced and Eq. 4 weighted;
     "paper" sums Eq. 5 over pixels as written. The MSE pre-training of the SR modules is
-    recorded as "paper_mean" (a mean squared error). ``grad_clip`` > 0 clips the gradient's
+    recorded as "paper_mean" (a mean squared error), the extractor stage (Eq. 9, no SR term)
+    as "paper". ``grad_clip`` > 0 clips the gradient's
     global norm to that value before each step (0: off).
     """
 
@@ -116,7 +117,8 @@ def stage_config(profile: Profile, stage: str, model: str, dataset: str, **overr
     stages = {
         "sr_pretrain": ("sr", profile.sr_pretrain, {"sr_loss": "mse", "loss_form": "paper_mean"}),
         "sr_finetune": ("sr", profile.sr_finetune, {"sr_loss": "ffsr"}),
-        "extractor": ("extractor", profile.extractor, {}),
+        # Eq. 9 alone: no SR term, so every loss form shares one extractor run
+        "extractor": ("extractor", profile.extractor, {"loss_form": "paper"}),
         "joint": ("joint", profile.joint, {}),
     }
     if stage not in stages:
