@@ -23,7 +23,7 @@ if [ ! -f "$venv/.complete" ]; then
   "$venv/bin/python" -m nbstripout --version >/dev/null
   touch "$venv/.complete"
   # Keep this environment and the most recent other one; older ones are 5+ GB each.
-  (cd "$root" && ls -1t | grep -vx "$hash" | tail -n +2 | xargs -r rm -rf)
+  (cd "$root" && ls -1t | { grep -vx "$hash" || true; } | tail -n +2 | xargs -r rm -rf)
 fi
 
 ln -sfn "$venv" .venv
