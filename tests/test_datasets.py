@@ -89,6 +89,16 @@ def test_caviar_fixture(tmp_path: Path) -> None:
     assert {s.camid for s in split.query} == {1}  # camera B (images 011-020)
 
 
+def test_caviar_without_an_identity_seen_by_both_cameras(tmp_path: Path) -> None:
+    caviar_tree(tmp_path, both=0, a_only=3)  # images 001-010 only: camera A
+    base = tmp_path / "caviar" / "CAVIARa"
+    with pytest.raises(LayoutError) as error:
+        datasets.load("caviar", tmp_path)
+    message = str(error.value)
+    assert str(base) in message and "\n" not in message
+    assert "none of its 3 identities has images of both camera A (001-010) and camera B" in message
+
+
 @pytest.mark.parametrize("variant", ["labeled", "detected"])
 def test_cuhk03_mat(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variant: str) -> None:
     monkeypatch.setenv("RIPR_DERIVED", str(tmp_path / "derived"))

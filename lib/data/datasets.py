@@ -206,6 +206,14 @@ def load_caviar(root: Path, trial: int = 0) -> Split:
     if not by_pid:
         raise LayoutError("caviar", base, CAVIAR_EXPECTED, "no images")
     both = {p: s for p, s in by_pid.items() if {x.camid for x in s} == {0, 1}}
+    if not both:
+        raise LayoutError(
+            "caviar",
+            base,
+            CAVIAR_EXPECTED,
+            f"none of its {len(by_pid)} identities has images of both camera A (001-010) "
+            "and camera B (011-020)",
+        )
     split = _two_camera_split("caviar", both, len(both) // 2, trial, 10, query_cam=1)
     split.meta["camera_a_only_ids"] = len(by_pid) - len(both)
     return split
