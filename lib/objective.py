@@ -2,7 +2,8 @@
 
 ``O(r1, r2) = D_sim(r1, r2) / D_dif(r1, r2)`` with D_sim (D_dif) the squared Euclidean
 distances ``||f_i^{r1} - f_i'^{r2}||^2`` summed over pairs of the same (different) identity.
-Figs. 2 and 4 are slices of the grid O(r_i, r_j): r1 = r2, and r2 = 1.
+Figs. 2 and 4 are slices of the grid O(r_i, r_j): r1 = r2, and r2 = 1. Images whose pid is
+not a person's (pid <= 0: Market-1501's distractors 0 and junk -1) are left out.
 
 Computed without forming pairs: for two sets A, B the sum over all pairs is
 ``|B| sum_i |a_i|^2 + |A| sum_j |b_j|^2 - 2 (sum_i a_i).(sum_j b_j)``, and the same formula
@@ -51,11 +52,14 @@ def objective(
     """O = D_sim / D_dif of Eq. 2 between features ``f_a`` (N_a, D) and ``f_b`` (N_b, D).
 
     Pairs are all (i, i') with i in A and i' in B; same-identity pairs go to D_sim, the
-    others to D_dif. ``reduction="sum"`` is Eq. 2 as written; ``"mean"`` divides D_sim and
-    D_dif by their numbers of pairs. The figures use ``"mean"``: the summed ratio equals
-    the mean ratio times N_sim / N_dif, a factor set by how many images each identity has,
-    so sums make values of two datasets (Market1501 and MSMT17 share Fig. 2) incomparable,
-    while the mean ratio reads the same on any test set (1 = no separation of identities).
+    others to D_dif. Rows whose pid is <= 0 on either side are ignored: they are no
+    identity (Market-1501's distractors share pid 0; counted as one person they would put
+    every distractor pair in D_sim). ``reduction="sum"`` is Eq. 2 as written; ``"mean"``
+    divides D_sim and D_dif by their numbers of pairs. The figures use ``"mean"``: the
+    summed ratio equals the mean ratio times N_sim / N_dif, a factor set by how many images
+    each identity has, so sums make values of two datasets (Market1501 and MSMT17 share
+    Fig. 2) incomparable, while the mean ratio reads the same on any test set (1 = no
+    separation of identities).
     Within one test set both give the same curve shapes (they differ by that one factor).
 
     ``exclude_same_image=True`` says that ``f_a[i]`` and ``f_b[i]`` are the same image (the
@@ -77,6 +81,8 @@ def objective(
         raise ValueError("one pid per feature row is needed")
     if exclude_same_image and (len(a) != len(b) or not torch.equal(pa, pb)):
         raise ValueError("exclude_same_image needs the same images (same pids, same order)")
+    keep_a, keep_b = pa > 0, pb > 0  # with exclude_same_image both masks are the same
+    a, pa, b, pb = a[keep_a], pa[keep_a], b[keep_b], pb[keep_b]
     centre = (a.sum(dim=0) + b.sum(dim=0)) / (len(a) + len(b))
     a, b = a - centre, b - centre
     sq_a, sq_b = (a * a).sum(dim=1), (b * b).sum(dim=1)

@@ -11,11 +11,13 @@ from lib.objective import _downsample_size, features_at_resolution, objective, o
 
 
 def brute_force(f_a, pids_a, f_b, pids_b, reduction, exclude_same_image=False):
-    """Every pair (i, i'): squared distance, split by identity, summed or averaged."""
+    """Every pair (i, i') of persons (pid > 0 on both sides): squared distance, split by
+    identity, summed or averaged."""
     a, b = np.asarray(f_a, dtype=np.float64), np.asarray(f_b, dtype=np.float64)
+    pa, pb = np.asarray(pids_a), np.asarray(pids_b)
     dist = ((a[:, None, :] - b[None, :, :]) ** 2).sum(-1)
-    same = np.asarray(pids_a)[:, None] == np.asarray(pids_b)[None, :]
-    counted = np.ones_like(same)
+    same = pa[:, None] == pb[None, :]
+    counted = (pa[:, None] > 0) & (pb[None, :] > 0)
     if exclude_same_image:
         np.fill_diagonal(counted, False)
     sim, dif = dist[same & counted], dist[~same & counted]
@@ -29,8 +31,8 @@ def test_objective_matches_brute_force(reduction):
     rng = np.random.default_rng(0)
     for _ in range(40):
         n_a, n_b, dim = int(rng.integers(2, 40)), int(rng.integers(2, 40)), int(rng.integers(1, 9))
-        pa, pb = rng.integers(0, 4, n_a), rng.integers(0, 4, n_b)
-        pa[:2], pb[:2] = [0, 1], [0, 1]  # at least one same and one different pair
+        pa, pb = rng.integers(0, 4, n_a), rng.integers(0, 4, n_b)  # pid 0: not counted
+        pa[:2], pb[:2] = [1, 2], [1, 2]  # at least one same and one different pair
         fa, fb = rng.normal(size=(n_a, dim)), rng.normal(size=(n_b, dim))
         expected = brute_force(fa, pa, fb, pb, reduction)
         assert objective(fa, pa, fb, pb, reduction) == pytest.approx(expected, rel=1e-10)
@@ -46,8 +48,8 @@ def test_same_image_pairs_excluded_on_request(reduction):
     rng = np.random.default_rng(1)
     for _ in range(20):
         n, dim = int(rng.integers(4, 30)), 5
-        pids = rng.integers(0, 3, n)
-        pids[:3] = [0, 0, 1]
+        pids = rng.integers(-1, 3, n)  # -1 and 0: not counted
+        pids[:3] = [1, 1, 2]
         f1, f2 = rng.normal(size=(n, dim)), rng.normal(size=(n, dim))
         for fb in (f1, f2):  # r1 = r2 (same features) and r1 != r2
             expected = brute_force(f1, pids, fb, pids, reduction, exclude_same_image=True)
@@ -65,8 +67,8 @@ def test_same_image_pairs_excluded_on_request(reduction):
 def test_objective_hand_cases():
     # pairs: (0,0) same 0, (1,1) same 4, (0,1) different 9, (1,0) different 1
     a, b = [[0.0], [1.0]], [[0.0], [3.0]]
-    assert objective(a, [0, 1], b, [0, 1], "sum") == pytest.approx(4 / 10)
-    assert objective(a, [0, 1], b, [0, 1], "mean") == pytest.approx((4 / 2) / (10 / 2))
+    assert objective(a, [1, 2], b, [1, 2], "sum") == pytest.approx(4 / 10)
+    assert objective(a, [1, 2], b, [1, 2], "mean") == pytest.approx((4 / 2) / (10 / 2))
     # A = {0: pid 7, 2: pid 7}, B = {1: pid 7, 5: pid 8}: same 1 + 1 = 2 over 2 pairs,
     # different 25 + 9 = 34 over 2 pairs; sum and mean agree (2 pairs each)
     assert objective([[0.0], [2.0]], [7, 7], [[1.0], [5.0]], [7, 8]) == pytest.approx(2 / 34)
@@ -91,7 +93,9 @@ def test_objective_errors():
     with pytest.raises(ValueError, match="reduction"):
         objective(f, [0, 1], f, [0, 1], "max")
     with pytest.raises(ValueError, match="same- and different-identity"):
-        objective(f, [0, 0], f, [1, 1])
+        objective(f, [1, 1], f, [2, 2])
+    with pytest.raises(ValueError, match="same- and different-identity"):
+        objective(f, [0, 0], f, [0, 1])  # distractors only on one side: nothing to compare
     with pytest.raises(ValueError, match="same images"):
         objective(f, [0, 1], f, [1, 0], exclude_same_image=True)
     with pytest.raises(ValueError, match="one pid per feature"):
@@ -100,7 +104,7 @@ def test_objective_errors():
 
 def test_grid_extracts_once_per_resolution_and_is_symmetric():
     rng = np.random.default_rng(3)
-    pids = np.repeat(np.arange(5), 4)
+    pids = np.repeat(np.arange(1, 6), 4)
     base = rng.normal(size=(20, 8))
     calls = []
 
@@ -179,3 +183,37 @@ def test_low_resolution_loses_fine_detail():
     stripes[..., ::2] = 1.0  # one-pixel vertical stripes
     low = features_at_resolution(lambda x: x.flatten(1), stripes, 0.25)
     assert low.std() < 0.05 * stripes.std()  # antialiased: the stripes average out
+
+
+def test_distractors_and_junk_are_no_identity():
+    # persons: pid 1 at 0 and 1, pid 2 at 10; distractors (pid 0) at 50 and 90, junk (-1) at 7
+    a, pa = [[0.0], [10.0], [50.0], [7.0]], [1, 2, 0, -1]
+    b, pb = [[1.0], [90.0]], [1, 0]
+    # counted pairs: (0, 1) same, distance 1; (10, 1) different, distance 81
+    assert objective(a, pa, b, pb, "sum") == pytest.approx(1 / 81)
+    # were pid 0 one identity, (50, 90) would be a same pair of distance 1600
+    assert objective(a, pa, b, pb, "sum") != pytest.approx((1 + 1600) / (81 + 49**2 + 2500))
+
+
+def test_distractors_leave_the_grid_unchanged():
+    rng = np.random.default_rng(4)
+    persons = np.repeat(np.arange(1, 7), 5)
+    centres = rng.normal(scale=5.0, size=(7, 4))
+    f_persons = centres[persons] + rng.normal(scale=0.3, size=(len(persons), 4))
+    f_distractors = rng.normal(scale=5.0, size=(5, 4))  # spread out, all "pid 0"
+    feats = np.concatenate([f_persons, f_distractors])
+    pids = np.concatenate([persons, np.zeros(5, dtype=int)])
+    order = rng.permutation(len(pids))  # distractors anywhere, rows still aligned
+    feats, pids = feats[order], pids[order]
+    keep = pids > 0
+
+    def with_distractors(r):
+        return feats * r, pids
+
+    def persons_only(r):
+        return feats[keep] * r, pids[keep]
+
+    full = objective_grid(with_distractors, [0.5, 1.0])
+    clean = objective_grid(persons_only, [0.5, 1.0])
+    np.testing.assert_allclose(full.to_numpy(), clean.to_numpy(), rtol=1e-12)
+    assert clean.loc[1.0, 1.0] < 0.1  # well-separated identities: O is small
