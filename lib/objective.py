@@ -19,8 +19,9 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
+
+from lib.data.resolution import Size, degrade_batch
 
 REDUCTIONS = ("sum", "mean")
 
@@ -144,11 +145,6 @@ def objective_grid(
     return grid
 
 
-def _downsample_size(height: int, width: int, r: float) -> tuple[int, int]:
-    w = max(1, int(np.floor(r * width + 0.5)))
-    return max(1, int(np.floor(height * w / width + 0.5))), w
-
-
 def features_at_resolution(
     model_or_callable: nn.Module | Callable[[Tensor], Tensor | dict],
     images_hr: Tensor,
@@ -157,13 +153,19 @@ def features_at_resolution(
     input_size: tuple[int, int] | None = None,
     batch_size: int = 64,
     device: torch.device | str = "cpu",
+    width_max: float | None = None,
+    source_sizes: Sequence[Size] | None = None,
 ) -> Tensor:
     """Features of HR images (N, 3, H, W) in [0, 1] after degrading them to resolution r.
 
     Sec. 3: r = width / width_max, so each image is down-sampled (antialiased bilinear) to
-    width ``round(r * W)`` (half up, at least 1 px), height by the same factor, then
-    up-sampled bilinearly to the model input size (``input_size``, default (H, W)):
-    enlarging by interpolation does not restore resolution. The model runs in eval mode
+    width ``round_half_up(r * width_max)`` (at least 1 px, never enlarged), height by the
+    same factor, then up-sampled bilinearly to the model input size (``input_size``, default
+    (H, W)): enlarging by interpolation does not restore resolution. Row i renders an HR
+    image of ``source_sizes[i]`` = (width, height) pixels and ``width_max`` is the dataset's
+    widest width in those pixels (:func:`lib.data.resolution.source_geometry` gives both for
+    samples); by default each row is its own source and W is width_max (r relative to the
+    tensor), see :func:`lib.data.resolution.degrade_batch`. The model runs in eval mode
     (its mode is restored after) under ``torch.no_grad``; its output is a tensor or a dict
     with key ``"f"``; a plain callable ``images -> features`` works too. Batches are moved
     to ``device`` (where the model must be); features come back as float32 on the CPU.
@@ -172,9 +174,9 @@ def features_at_resolution(
         raise ValueError(f"resolution r must be in (0, 1], got {r}")
     if images_hr.ndim != 4:
         raise ValueError(f"images_hr must be (N, C, H, W), got {tuple(images_hr.shape)}")
-    height, width = images_hr.shape[-2:]
-    small = _downsample_size(height, width, r)
-    out = tuple(input_size) if input_size is not None else (height, width)
+    if source_sizes is not None and len(source_sizes) != len(images_hr):
+        raise ValueError(f"{len(source_sizes)} source sizes for {len(images_hr)} images")
+    out = tuple(input_size) if input_size is not None else tuple(images_hr.shape[-2:])
     module = model_or_callable if isinstance(model_or_callable, nn.Module) else None
     was_training = module.training if module is not None else False
     if module is not None:
@@ -182,13 +184,10 @@ def features_at_resolution(
     features = []
     try:
         with torch.no_grad():
-            for batch in images_hr.split(batch_size):
-                x = batch.to(device).float()
-                if small != (height, width):
-                    x = F.interpolate(x, size=small, mode="bilinear", antialias=True)
-                if tuple(x.shape[-2:]) != out:
-                    shrink = out[0] < x.shape[-2] or out[1] < x.shape[-1]
-                    x = F.interpolate(x, size=out, mode="bilinear", antialias=shrink)
+            for start in range(0, len(images_hr), batch_size):
+                x = images_hr[start : start + batch_size].to(device).float()
+                sizes = None if source_sizes is None else source_sizes[start : start + batch_size]
+                x = degrade_batch(x, r, width_max, source_sizes=sizes, size=out)
                 y = model_or_callable(x)
                 features.append((y["f"] if isinstance(y, dict) else y).float().cpu())
     finally:

@@ -11,14 +11,22 @@ import pandas as pd
 import seaborn as sns
 import torch
 
-from lib.data.loader import at_resolution, read_image
+from lib.data.loader import read_image
+from lib.data.resolution import at_resolution, source_geometry
+from lib.data.samples import Sample
 
 
 def persons_across_resolutions(
-    paths: Sequence[str], resolutions: Sequence[float], labels: Sequence[str] | None = None
+    paths: Sequence[str],
+    resolutions: Sequence[float],
+    labels: Sequence[str] | None = None,
+    *,
+    width_max: float | None = None,
 ):
     """A grid: one column per image, one row per resolution (the idea of the paper's Fig. 1:
-    persons told apart by fine cues at high resolution look alike at low resolution)."""
+    persons told apart by fine cues at high resolution look alike at low resolution).
+    Resolution as in Sec. 3: width ``r * width_max``, never enlarged; ``width_max`` is the
+    dataset's widest width (default: each image's own, i.e. the images are taken as r = 1)."""
     images = [read_image(p) for p in paths]
     fig, axes = plt.subplots(
         len(resolutions), len(images), figsize=(1.1 * len(images), 2.0 * len(resolutions))
@@ -27,7 +35,7 @@ def persons_across_resolutions(
     for row, r in enumerate(resolutions):
         for col, image in enumerate(images):
             ax = axes[row, col]
-            ax.imshow(at_resolution(image, r))
+            ax.imshow(at_resolution(image, r, width_max))
             ax.set_xticks([])
             ax.set_yticks([])
             if col == 0:
@@ -73,11 +81,19 @@ def loss_curves(runs: dict[str, Path | str], columns: Sequence[str] | None = Non
 
 
 def sr_grid(
-    images: torch.Tensor, sr_models: dict[str, torch.nn.Module], resolutions: Sequence[float]
+    images: torch.Tensor,
+    sr_models: dict[str, torch.nn.Module],
+    resolutions: Sequence[float],
+    *,
+    samples: Sequence[Sample] | None = None,
 ):
-    """For each image and resolution: LR input (bilinear), each SR model's output, and HR."""
+    """For each image and resolution: LR input (bilinear), each SR model's output, and HR.
+    ``samples`` (those the images were read from, :func:`lib.analysis.hr_batch`) make r the
+    r of Sec. 3 (width r * width_max of the dataset); without them each image is taken as
+    r = 1 at its tensor width."""
     from lib.analysis import degrade
 
+    sizes, width_max = source_geometry(samples) if samples is not None else (None, None)
     columns = ["bilinear", *sr_models, "HR"]
     rows = [(i, r) for i in range(len(images)) for r in resolutions]
     fig, axes = plt.subplots(
@@ -85,7 +101,7 @@ def sr_grid(
     )
     with torch.no_grad():
         for row, (i, r) in enumerate(rows):
-            lr = degrade(images[i : i + 1], r)
+            lr = degrade(images[i : i + 1], r, width_max, sizes[i : i + 1] if sizes else None)
             shown = {"bilinear": lr, **{n: m.eval()(lr) for n, m in sr_models.items()}}
             shown["HR"] = images[i : i + 1]
             for col, name in enumerate(columns):

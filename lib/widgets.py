@@ -1,10 +1,11 @@
 """The explorers of notebook 09 (ipywidgets in JupyterLab) and the ranked lists of Fig. 5.
 
-Pick a query, slide its resolution r (Sec. 3: the HR source down-sampled to width r * W and
-up-sampled back bilinearly) and see the LR input, each SR model's output (FFSR, Sec. 4.1) and
-the top-k gallery of each ReID model, ranked by the Euclidean distance of the 256-d features
-(Sec. 5.2), true matches framed green and false ones red. The gallery's features are computed
-once; only the query's are recomputed when r changes.
+Pick a query, slide its resolution r (Sec. 3: the HR source down-sampled to width
+r * width_max of its dataset, as the variants' images are, and up-sampled back bilinearly)
+and see the LR input, each SR model's output (FFSR, Sec. 4.1) and the top-k gallery of each
+ReID model, ranked by the Euclidean distance of the 256-d features (Sec. 5.2), true matches
+framed green and false ones red. The gallery's features are computed once; only the query's
+are recomputed when r changes.
 
 The widget callbacks only call plain functions (:func:`query_at_resolution`,
 :func:`rank_gallery`, :func:`on_change`, :func:`render_panel`), so all the logic runs and is
@@ -22,8 +23,8 @@ import torch
 from matplotlib.figure import Figure
 from torch import Tensor, nn
 
-from lib.analysis import degrade
 from lib.data.loader import read_image, to_tensor
+from lib.data.resolution import downsample, width_max_of
 from lib.data.samples import Sample
 from lib.evaluation import extract_features
 
@@ -34,13 +35,18 @@ PROTOCOLS = ("market", "single_shot")
 Ranked = list[tuple[int, float, bool]]  # (gallery index, distance, is a true match)
 
 
-def query_at_resolution(sample: Sample, r: float, input_size: tuple[int, int]) -> Tensor:
-    """The sample's HR source at ``input_size`` = (H, W), brought to resolution ``r`` as in
-    Sec. 3 (width r * W, then bilinear up-sampling back): a (3, H, W) image in [0, 1]."""
+def query_at_resolution(
+    sample: Sample, r: float, input_size: tuple[int, int], *, width_max: float | None = None
+) -> Tensor:
+    """The sample's HR source brought to resolution ``r`` of Sec. 3 (width ``r * width_max``,
+    never enlarged: :func:`lib.data.resolution.downsample`) and up-sampled bilinearly to
+    ``input_size`` = (H, W), as the loader reads a variant's image: a (3, H, W) image in
+    [0, 1]. ``width_max`` defaults to the sample's dataset's (its width / its r), so at the
+    sample's own r this is the image the variant stores."""
     if not 0 < r <= 1:
         raise ValueError(f"resolution r must be in (0, 1], got {r}")
-    hr = to_tensor(read_image(sample.hr_path), input_size)
-    return degrade(hr[None], r)[0]
+    width_max = width_max_of([sample]) if width_max is None else width_max
+    return to_tensor(downsample(read_image(sample.hr_path), r, width_max), input_size)
 
 
 def _eval(model: nn.Module, images: Tensor, device) -> dict | Tensor:

@@ -128,3 +128,33 @@ def test_degraded_folder_pairs(tmp_path: Path) -> None:
     assert torch.equal(listed[1]["hr"], folder[1]["hr"])
     with pytest.raises(FileNotFoundError, match=r"no images under .*empty.*ImageNet"):
         DegradedFolder(tmp_path / "empty", (64, 32))
+
+
+def test_at_resolution_uses_the_one_rounding_rule() -> None:
+    from lib.data.loader import at_resolution
+
+    rng = np.random.default_rng(1)
+    image = Image.fromarray(rng.integers(0, 255, (50, 40, 3), dtype=np.uint8))
+    # r = 0.3125 of its own 40 px: 12.5 -> 13 px (half up; round() gave 12), 50 * 13 / 40 ->
+    # 16 px high, then back to 40 x 50
+    expected = image.resize((13, 16), Image.BILINEAR).resize((40, 50), Image.BILINEAR)
+    assert at_resolution(image, 0.3125).tobytes() == expected.tobytes()
+    # Sec. 3's r is relative to the dataset's width_max: 0.25 of 80 px is 20 px
+    expected = image.resize((20, 25), Image.BILINEAR).resize((40, 50), Image.BILINEAR)
+    assert at_resolution(image, 0.25, width_max=80).tobytes() == expected.tobytes()
+    assert at_resolution(image, 0.5, width_max=100) is image  # 50 px: never enlarged
+
+
+def test_degraded_folder_input_is_the_target_at_r(tmp_path: Path) -> None:
+    from lib.data.folder import DegradedFolder
+    from lib.data.loader import to_tensor
+
+    rng = np.random.default_rng(2)
+    path = tmp_path / "imgs" / "a.png"
+    path.parent.mkdir()
+    Image.fromarray(rng.integers(0, 255, (50, 40, 3), dtype=np.uint8)).save(path)
+    item = DegradedFolder(tmp_path / "imgs", (64, 32), r_range=(0.25, 0.25))[0]
+    hr = Image.open(path).convert("RGB").resize((32, 64))  # the target at the input size
+    low = hr.resize((8, 16), Image.BILINEAR).resize((32, 64), Image.BILINEAR)  # 0.25 * 32 px
+    assert torch.equal(item["hr"], to_tensor(hr, (64, 32)))
+    assert torch.equal(item["img"], to_tensor(low, (64, 32)))

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from lib import metrics
-from lib.objective import _downsample_size, features_at_resolution, objective, objective_grid
+from lib.objective import features_at_resolution, objective, objective_grid
 
 
 def brute_force(f_a, pids_a, f_b, pids_b, reduction, exclude_same_image=False):
@@ -169,13 +169,6 @@ def test_features_at_resolution_sizes_and_callables():
     assert metrics.features_at_resolution is features_at_resolution
     with pytest.raises(ValueError, match="resolution"):
         features_at_resolution(extractor, images, 0.0)
-
-
-def test_downsampled_size_rounds_half_up_and_keeps_aspect():
-    # width 8 at r = 0.3125 is 2.5 px -> 3 px; height 12 * 3 / 8 = 4.5 -> 5 px
-    assert _downsample_size(12, 8, 0.3125) == (5, 3)
-    assert _downsample_size(128, 64, 0.125) == (16, 8)  # VR-Market1501's narrowest width
-    assert _downsample_size(384, 128, 0.001) == (3, 1)  # at least one pixel
 
 
 def test_low_resolution_loses_fine_detail():

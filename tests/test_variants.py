@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from lib.data import variants
-from tests.layouts import caviar_tree, market_tree, viper_tree
+from tests.layouts import caviar_tree, market_tree, viper_tree, write_image
 
 
 def _digest(folder: Path) -> dict[str, str]:
@@ -35,7 +35,7 @@ def test_vr_market1501(tmp_path: Path) -> None:
         assert s.source is not None and Image.open(s.source).size == (64, 128)
         assert str(tmp_path / "out") in s.path
     assert sorted(s.pid for s in split.train) == [0, 0, 1, 1, 2]
-    assert split.protocol == "market"
+    assert split.protocol == "market" and split.meta["width_max"] == 64
     frame = variants.read_manifest(split)
     assert list(frame.columns) == variants.MANIFEST_FIELDS
     assert len(frame) == 11
@@ -113,3 +113,33 @@ def test_parallel_equals_serial(tmp_path: Path) -> None:
 def test_unknown_variant(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="valid: vr_market1501"):
         variants.build("vr_duke", tmp_path, tmp_path)
+
+
+def test_images_narrower_than_the_drawn_width_are_never_enlarged(tmp_path: Path) -> None:
+    names = market_tree(tmp_path / "data")
+    base = tmp_path / "data" / "market1501" / "Market-1501-v15.09.15"
+    narrow = {str(base / sub / n) for sub in ("bounding_box_train", "query") for n in names[sub]}
+    for path in narrow:  # 20-px originals: VR-Market1501 draws widths in [8, 32)
+        write_image(Path(path), 20, 40)
+    split = variants.build("vr_market1501", tmp_path / "data", tmp_path / "out", seed=0)
+    assert split.meta["width_max"] == 64  # the gallery keeps 64-px images
+    kept = shrunk = 0
+    for s in split.train + split.query + split.gallery:
+        width, height = Image.open(s.path).size
+        original = Image.open(s.hr_path).size
+        assert width <= original[0] and height <= original[1]
+        assert s.r == pytest.approx(width / 64)
+        if s.source is None:  # kept: the original itself, at its own (true) r
+            assert s.path in narrow and (width, height) == (20, 40)
+            kept += 1
+        else:
+            assert width < original[0]
+            shrunk += s.hr_path in narrow
+    assert kept > 0 and shrunk > 0  # seed 0 draws both for the 20-px images
+    assert max(s.r for s in split.train + split.query + split.gallery) < 0.5
+
+
+def test_mlr_widths_round_half_up() -> None:
+    spec = variants.VariantSpec("x", factors=(2,))
+    assert variants.target_width(spec, 45, 0, 0, "a.jpg") == 23  # 22.5 -> 23 (round() gave 22)
+    assert variants.target_width(spec, 45, 1, 0, "a.jpg") is None  # not the LR camera

@@ -13,7 +13,6 @@ from matplotlib.colors import to_hex
 from PIL import Image
 from torch import nn
 
-from lib.analysis import degrade
 from lib.data.loader import read_image, to_tensor
 from lib.data.samples import Sample
 from lib.evaluation import extract_features
@@ -53,12 +52,16 @@ class TinySR(nn.Module):
 
 
 def _samples(folder, pids_cams, seed):
+    """Samples of a variant whose width_max is 16: each a 16 x 32 HR source and its copy at
+    r = 0.5 (8 x 16 px, the input size), as lib.data.variants stores them."""
     rng = np.random.default_rng(seed)
     samples = []
     for i, (pid, camid) in enumerate(pids_cams):
-        path = folder / f"{seed}_{i}.png"
-        Image.fromarray(rng.integers(0, 255, (SIZE[0], SIZE[1], 3), dtype=np.uint8)).save(path)
-        samples.append(Sample(str(path), pid, camid, r=0.5))
+        hr, path = folder / f"{seed}_{i}_hr.png", folder / f"{seed}_{i}.png"
+        pixels = rng.integers(0, 255, (2 * SIZE[0], 2 * SIZE[1], 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(hr)
+        Image.fromarray(pixels).resize((SIZE[1], SIZE[0]), Image.BILINEAR).save(path)
+        samples.append(Sample(str(path), pid, camid, r=0.5, source=str(hr)))
     return samples
 
 
@@ -71,12 +74,18 @@ def data(tmp_path):
 
 def test_query_at_resolution_degrades_the_hr_source(data):
     queries, _ = data
-    hr = to_tensor(read_image(queries[0].path), SIZE)
-    assert torch.equal(query_at_resolution(queries[0], 1.0, SIZE), hr)
-    low = query_at_resolution(queries[0], 0.25, SIZE)
+    q = queries[0]
+    hr_image = read_image(q.hr_path)
+    hr = to_tensor(hr_image, SIZE)
+    assert torch.equal(query_at_resolution(q, 1.0, SIZE), hr)
+    # at the query's own r (0.5 of width_max 16 = 8 px) it is the image the variant stores
+    stored = to_tensor(read_image(q.path), SIZE)
+    assert torch.equal(query_at_resolution(q, 0.5, SIZE), stored)
+    low = query_at_resolution(q, 0.25, SIZE)  # 0.25 * 16 = 4 px wide, not 0.25 * 8 = 2
     assert low.shape == (3, *SIZE)
-    assert torch.allclose(low, degrade(hr[None], 0.25)[0])
+    assert torch.equal(low, to_tensor(hr_image.resize((4, 8), Image.BILINEAR), SIZE))
     assert not torch.allclose(low, hr, atol=1e-3)
+    assert torch.equal(query_at_resolution(q, 0.25, SIZE, width_max=32), stored)
     with pytest.raises(ValueError, match="in \\(0, 1\\]"):
         query_at_resolution(queries[0], 0.0, SIZE)
 
@@ -123,9 +132,14 @@ def test_state_rankings_match_extracted_features_and_r_changes_the_query(data):
 
     before = state.images[LR_NAME].clone()
     features = state.gallery_features["a"]
-    on_change(state, r=1.0)
+    on_change(state, r=0.25)  # 4 px of width_max 16 (r = 0.5 and 1 both fill the 8-px input)
     assert not torch.allclose(before, state.images[LR_NAME], atol=1e-3)
-    assert torch.equal(state.images[LR_NAME], to_tensor(read_image(queries[0].path), SIZE))
+    hr_image = read_image(queries[0].hr_path)
+    assert torch.equal(
+        state.images[LR_NAME], to_tensor(hr_image.resize((4, 8), Image.BILINEAR), SIZE)
+    )
+    on_change(state, r=1.0)
+    assert torch.equal(state.images[LR_NAME], to_tensor(hr_image, SIZE))
     assert state.gallery_features["a"] is features  # computed once
 
     on_change(state, query_index=1, shown=["a"])

@@ -1,9 +1,11 @@
 """Any folder of images as SR training pairs (the paper pre-trains FFSR on ImageNet, Sec. 5.2).
 
-Each image is resized to the model input size (the HR target I^h), down-sampled to a
-resolution r drawn uniformly from ``r_range`` (width r*W, antialiased) and up-sampled back
-bilinearly (the input I^r). Items have the keys of :class:`lib.data.loader.ReIDDataset`
-(``pid`` is -1: there are no identities; ``mask`` is the Gaussian of Sec. 4.1).
+Each image is resized to the model input size (the HR target I^h, taken as r = 1: the
+folder has no width_max of its own), down-sampled to a resolution r drawn uniformly from
+``r_range`` (Sec. 3: width r * W with W the input width,
+:func:`lib.data.resolution.downsample`) and up-sampled back bilinearly (the input I^r).
+Items have the keys of :class:`lib.data.loader.ReIDDataset` (``pid`` is -1: there are no
+identities; ``mask`` is the Gaussian of Sec. 4.1).
 """
 
 from __future__ import annotations
@@ -13,13 +15,8 @@ from pathlib import Path
 import torch
 from torch.utils.data import Dataset
 
-from lib.data.loader import (
-    IMAGE_SUFFIXES,
-    at_resolution,
-    gaussian_mask_tensor,
-    read_image,
-    to_tensor,
-)
+from lib.data.loader import IMAGE_SUFFIXES, gaussian_mask_tensor, read_image, to_tensor
+from lib.data.resolution import at_resolution
 
 
 class DegradedFolder(Dataset):
@@ -55,7 +52,7 @@ class DegradedFolder(Dataset):
         hr_image = read_image(str(self.paths[index])).resize((width, height))
         r = float(torch.empty(()).uniform_(*self.r_range))  # torch's RNG: reseeded per epoch
         return {
-            "img": to_tensor(at_resolution(hr_image, r), self.input_size),
+            "img": to_tensor(at_resolution(hr_image, r, width), self.input_size),
             "hr": to_tensor(hr_image, self.input_size),
             "mask": self.mask,
             "pid": -1,

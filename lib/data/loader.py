@@ -18,6 +18,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset, Sampler
 
+from lib.data import resolution
 from lib.data.samples import IMAGE_SUFFIXES, Sample
 
 __all__ = [
@@ -51,13 +52,11 @@ def to_tensor(image: Image.Image, size: tuple[int, int]) -> torch.Tensor:
     return torch.from_numpy(array.transpose(2, 0, 1).copy())
 
 
-def at_resolution(image: Image.Image, r: float) -> Image.Image:
-    """``image`` down-sampled to resolution ``r`` (width r*W, aspect kept, antialiased) and
-    up-sampled back bilinearly: what a model sees of it (Sec. 3: interpolation does not
-    restore resolution)."""
-    width, height = image.size
-    small = image.resize((max(1, round(width * r)), max(1, round(height * r))), Image.BILINEAR)
-    return small.resize((width, height), Image.BILINEAR)
+def at_resolution(image: Image.Image, r: float, width_max: float | None = None) -> Image.Image:
+    """``image`` down-sampled to resolution ``r`` of Sec. 3 (width ``r * width_max``, aspect
+    kept, never enlarged; ``width_max`` defaults to the image's width) and up-sampled back
+    bilinearly: see :func:`lib.data.resolution.at_resolution`."""
+    return resolution.at_resolution(image, r, width_max)
 
 
 def gaussian_mask_tensor(size: tuple[int, int]) -> torch.Tensor:

@@ -18,12 +18,15 @@ mlr_synthetic
 ==================  =========================================================================
 
 Resolution (Sec. 3): ``r = width / width_max`` where ``width_max`` is the largest width of
-the original dataset's images (64 for Market-1501, so VR-Market1501 spans r in [0.125, 0.5)).
-The down-sampling of an image is drawn from a generator seeded by (seed, the image's path),
-so it does not depend on the trial, the order or the number of worker processes. Images are
-resized with Pillow's antialiased bilinear filter and stored losslessly (PNG). The user's
-dataset is only read; outputs and a manifest (CSV: subset, path, pid, camid, width, height,
-r, source, mask) go to ``out_dir/<kind>/<key>/`` and are reused when present.
+the original dataset's images (64 for Market-1501, so VR-Market1501 spans r in [0.125, 0.5));
+the split's ``meta["width_max"]`` holds it. The down-sampling of an image is drawn from a
+generator seeded by (seed, the image's path), so it does not depend on the trial, the order
+or the number of worker processes. Sizes and resizing are :mod:`lib.data.resolution`'s (the
+figures degrade with the same rule, so their r axis is the manifests' r); an image is never
+enlarged: one narrower than its drawn width keeps its width and its own r. Images are stored
+losslessly (PNG). The user's dataset is only read; outputs and a manifest (CSV: subset,
+path, pid, camid, width, height, r, source, mask) go to ``out_dir/<kind>/<key>/`` and are
+reused when present.
 """
 
 from __future__ import annotations
@@ -43,9 +46,10 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from lib.data.datasets import load
+from lib.data.resolution import downsample, round_half_up, size_at
 from lib.data.samples import Sample, Split
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: images never enlarged, half-up rounding
 MANIFEST_FIELDS = ["subset", "path", "pid", "camid", "width", "height", "r", "source", "mask"]
 
 
@@ -74,15 +78,18 @@ VARIANTS: dict[str, VariantSpec] = {
 
 
 def target_width(spec: VariantSpec, width: int, camid: int, seed: int, key: str) -> int | None:
-    """The width an image is down-sampled to under ``spec``, or None to keep it as it is."""
+    """The width an image ``width`` px wide is down-sampled to under ``spec``, or None to keep
+    it as it is (nothing to do, or a drawn width not below its own: never enlarged)."""
     if spec.widths is None and spec.factors is None:
         return None
     rng = np.random.default_rng([seed, zlib.crc32(key.encode())])
     if spec.widths is not None:
-        return int(rng.integers(spec.widths[0], spec.widths[1]))
-    if camid != spec.lr_camera:
+        new_width = int(rng.integers(spec.widths[0], spec.widths[1]))
+    elif camid != spec.lr_camera:
         return None
-    return max(1, round(width / int(rng.choice(spec.factors))))
+    else:
+        new_width = round_half_up(width / int(rng.choice(spec.factors)))
+    return new_width if new_width < width else None
 
 
 def _degrade(spec: VariantSpec, seed: int, job: tuple[str, str, int, str]) -> tuple:
@@ -95,9 +102,10 @@ def _degrade(spec: VariantSpec, seed: int, job: tuple[str, str, int, str]) -> tu
         new_width = target_width(spec, width, camid, seed, key)
         if new_width is None:
             return source, width, height, width, height
-        new_height = max(1, round(height * new_width / width))
+        r = new_width / width  # relative to this image: its width_max is not known yet
+        new_width, new_height = size_at((width, height), r, width)
         if not os.path.exists(dest):
-            small = im.convert("RGB").resize((new_width, new_height), Image.BILINEAR)
+            small = downsample(im.convert("RGB"), r, width)
             Path(dest).parent.mkdir(parents=True, exist_ok=True)
             tmp = f"{dest}.{os.getpid()}.tmp"
             small.save(tmp, format="PNG")
@@ -138,7 +146,8 @@ def build(
     **load_options,
 ) -> Split:
     """Build (or reuse) variant ``kind`` of the dataset under data root ``root`` in
-    ``out_dir`` and return its split for ``trial``; samples carry ``r`` and ``source``."""
+    ``out_dir`` and return its split for ``trial``; samples carry ``r`` and ``source``, and
+    ``meta["width_max"]`` is the width_max of Sec. 3."""
     if kind not in VARIANTS:
         raise ValueError(f"unknown variant {kind!r}; valid: {', '.join(VARIANTS)}")
     spec, root = VARIANTS[kind], Path(root).expanduser()
@@ -190,8 +199,10 @@ def build(
 
 def _read(manifest: Path, kind: str, base: Split, trial: int) -> Split:
     subsets: dict[str, list[Sample]] = {"train": [], "query": [], "gallery": []}
+    width_max = 0
     with open(manifest, newline="") as f:
         for row in csv.DictReader(f):
+            width_max = max(width_max, round_half_up(int(row["width"]) / float(row["r"])))
             subsets[row["subset"]].append(
                 Sample(
                     row["path"],
@@ -202,7 +213,7 @@ def _read(manifest: Path, kind: str, base: Split, trial: int) -> Split:
                     mask=row["mask"] or None,
                 )
             )
-    meta = {**base.meta, "manifest": str(manifest)}
+    meta = {**base.meta, "manifest": str(manifest), "width_max": width_max}
     return Split(
         kind, **subsets, protocol=base.protocol, trial=trial, trials=base.trials, meta=meta
     )
