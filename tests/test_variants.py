@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from lib.data import variants
-from tests.layouts import caviar_tree, market_tree, viper_tree, write_image
+from tests.layouts import caviar_tree, cuhk03_mat, market_tree, viper_tree, write_image
 
 
 def _digest(folder: Path) -> dict[str, str]:
@@ -143,3 +144,30 @@ def test_mlr_widths_round_half_up() -> None:
     spec = variants.VariantSpec("x", factors=(2,))
     assert variants.target_width(spec, 45, 0, 0, "a.jpg") == 23  # 22.5 -> 23 (round() gave 22)
     assert variants.target_width(spec, 45, 1, 0, "a.jpg") is None  # not the LR camera
+
+
+def test_cache_is_keyed_by_load_options_and_spec(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RIPR_DERIVED", str(tmp_path / "derived"))
+    cuhk03_mat(tmp_path / "data")
+    out = tmp_path / "out"
+    labeled = variants.build("mlr_cuhk03", tmp_path / "data", out, variant="labeled")
+    detected = variants.build("mlr_cuhk03", tmp_path / "data", out, variant="detected")
+    folder = Path(labeled.meta["manifest"]).parent
+    assert Path(detected.meta["manifest"]).parent != folder
+    assert all("/detected-" in s.hr_path for s in detected.train + detected.query)
+    assert all("/labeled-" in s.hr_path for s in labeled.train + labeled.query)
+    settings = json.loads((folder / "settings.json").read_text())
+    assert settings["load_options"] == {"variant": "labeled"}
+    again = variants.build("mlr_cuhk03", tmp_path / "data", out, variant="labeled")
+    assert again.meta["manifest"] == labeled.meta["manifest"]  # still reused
+
+    market_tree(tmp_path / "data")
+    first = variants.build("vr_market1501", tmp_path / "data", out)
+    monkeypatch.setitem(
+        variants.VARIANTS, "vr_market1501", variants.VariantSpec("market1501", widths=(8, 16))
+    )
+    other = variants.build("vr_market1501", tmp_path / "data", out)
+    assert Path(other.meta["manifest"]).parent != Path(first.meta["manifest"]).parent
+    assert all(Image.open(s.path).size[0] < 16 for s in other.train)

@@ -25,8 +25,9 @@ or the number of worker processes. Sizes and resizing are :mod:`lib.data.resolut
 figures degrade with the same rule, so their r axis is the manifests' r); an image is never
 enlarged: one narrower than its drawn width keeps its width and its own r. Images are stored
 losslessly (PNG). The user's dataset is only read; outputs and a manifest (CSV: subset,
-path, pid, camid, width, height, r, source, mask) go to ``out_dir/<kind>/<key>/`` and are
-reused when present.
+path, pid, camid, width, height, r, source, mask) go to ``out_dir/<kind>/<key>/``, ``key``
+the hash of every setting that changes them (kind, data root, seed, the variant's spec, the
+dataset's load options), and are reused when present.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ from lib.data.datasets import load
 from lib.data.resolution import downsample, round_half_up, size_at
 from lib.data.samples import Sample, Split
 
-FORMAT_VERSION = 2  # 2: images never enlarged, half-up rounding
+FORMAT_VERSION = 2  # 2: images never enlarged, half-up rounding, cache keyed by all options
 MANIFEST_FIELDS = ["subset", "path", "pid", "camid", "width", "height", "r", "source", "mask"]
 
 
@@ -113,8 +114,21 @@ def _degrade(spec: VariantSpec, seed: int, job: tuple[str, str, int, str]) -> tu
     return dest, new_width, new_height, width, height
 
 
-def _variant_dir(kind: str, root: Path, out_dir: Path, seed: int) -> Path:
-    key = json.dumps([FORMAT_VERSION, kind, str(root.resolve()), seed])
+def _settings(kind: str, root: Path, seed: int, load_options: dict) -> dict:
+    """Everything that changes what a variant's folder holds (its cache key)."""
+    spec = VARIANTS[kind]
+    return {
+        "format_version": FORMAT_VERSION,
+        "kind": kind,
+        "root": str(root.resolve()),
+        "seed": seed,
+        "spec": asdict(spec),
+        "load_options": dict(sorted(load_options.items())),
+    }
+
+
+def _variant_dir(kind: str, root: Path, out_dir: Path, seed: int, load_options: dict) -> Path:
+    key = json.dumps(_settings(kind, root, seed, load_options), sort_keys=True, default=str)
     return Path(out_dir) / kind / hashlib.sha1(key.encode()).hexdigest()[:10]
 
 
@@ -147,20 +161,20 @@ def build(
 ) -> Split:
     """Build (or reuse) variant ``kind`` of the dataset under data root ``root`` in
     ``out_dir`` and return its split for ``trial``; samples carry ``r`` and ``source``, and
-    ``meta["width_max"]`` is the width_max of Sec. 3."""
+    ``meta["width_max"]`` is the width_max of Sec. 3. ``load_options`` go to the dataset's
+    loader (e.g. ``variant="detected"`` for CUHK03) and are part of the cache key."""
     if kind not in VARIANTS:
         raise ValueError(f"unknown variant {kind!r}; valid: {', '.join(VARIANTS)}")
     spec, root = VARIANTS[kind], Path(root).expanduser()
-    folder = _variant_dir(kind, root, Path(out_dir), seed)
+    folder = _variant_dir(kind, root, Path(out_dir), seed, load_options)
     manifest = folder / f"manifest-trial{trial}.csv"
     base = load(spec.base, root, trial, **load_options)
     if manifest.is_file():
         return _read(manifest, kind, base, trial)
     split = _restrict(base, spec)
     (folder / "images").mkdir(parents=True, exist_ok=True)
-    (folder / "settings.json").write_text(
-        json.dumps({"kind": kind, "root": str(root.resolve()), "seed": seed, **asdict(spec)})
-    )
+    settings = _settings(kind, root, seed, load_options)
+    (folder / "settings.json").write_text(json.dumps(settings, default=str))
     unique = {s.path: s for subset in split.subsets().values() for s in subset}
     common = os.path.commonpath(list(unique)) if len(unique) > 1 else str(Path(*unique).parent)
     jobs = [
