@@ -117,14 +117,21 @@ def summarise(
 ) -> pd.DataFrame:
     """Per-trial (or per-seed) results, one record each, into the frame :func:`compare`
     takes: per numeric column ``m`` its mean (x100 for the fractions named in ``percent``)
-    and sample standard deviation ``m_std`` (NaN for one record), and ``n``."""
+    and sample standard deviation ``m_std`` (NaN for one record), and ``n``; a ``note``
+    column (e.g. "not run: no person masks") is kept, its first value per row."""
     frame = pd.DataFrame(records)
-    numeric = [c for c in frame.columns if c != label and pd.api.types.is_numeric_dtype(frame[c])]
+    numeric = [
+        c
+        for c in frame.columns
+        if c not in (label, "note") and pd.api.types.is_numeric_dtype(frame[c])
+    ]
     scaled = frame[numeric] * [100.0 if c in percent else 1.0 for c in numeric]
     groups = scaled.groupby(frame[label], sort=False)
     means, stds = groups.mean(), groups.std(ddof=1).add_suffix("_std")
     out = pd.concat([means, stds], axis=1)[[c for m in numeric for c in (m, f"{m}_std")]]
     out["n"] = groups.size().astype("Int64")
+    if "note" in frame:  # a row recorded as not run says why (first note of its records)
+        out["note"] = frame["note"].groupby(frame[label], sort=False).first()
     return out.rename_axis("method")
 
 
@@ -149,7 +156,8 @@ def compare(
     Rows: the paper's (its order), then ours without a paper counterpart; a cell nobody
     reported is NaN. The difference is taken only when the paper's number is on the same
     dataset; for Tables 1-2 on other data (the embedded dataset) the paper's VR-MSMT17 number
-    is shown for reference with a note. ``ours`` None or empty: the dataset was not run, and
+    is shown for reference with a note; a row of ours with a ``note`` (not run) shows that
+    note instead. ``ours`` None or empty: the dataset was not run, and
     the paper's numbers come with a note saying where to put the data (under ``data_root``).
     """
     name = dataset_column(dataset)
@@ -189,6 +197,9 @@ def compare(
         for paper_name in out.loc[shown, "paper_dataset"].unique():
             note = f"paper on {paper_name}, ours on {dataset}: not compared"
             out.loc[out["paper_dataset"] == paper_name, "note"] = note
+    if not absent and "note" in ours:  # our own note (a row not run) comes first
+        own = ours["note"].notna()
+        out.loc[own, "note"] = ours.loc[own, "note"]
     return out
 
 
