@@ -42,9 +42,10 @@ def require_cached(filename: str, url: str, what: str) -> Path:
     path = cache_dir() / filename
     if not path.is_file():
         raise FileNotFoundError(
-            f"ImageNet weights for {what} are not in the local cache: put {filename} "
-            f"(download it on a connected machine from {url}) into {cache_dir()} "
-            "(set TORCH_HOME to use another cache), or build the model with pretrained=False"
+            f"ImageNet weights for {what} are not in the local cache: {path} is missing; "
+            f"run `python -m lib.weights download {what}` (it fetches {url}, checks its "
+            "SHA-256 and writes it there; TORCH_HOME moves the cache), or build the model "
+            "with pretrained=False"
         )
     return path
 
