@@ -109,8 +109,13 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _check(digest: str, hash_prefix: str | None, sha256: str | None) -> str | None:
-    """Why ``digest`` is rejected, or None when it matches what is expected."""
+def _check(
+    digest: str, hash_prefix: str | None, sha256: str | None, md5: tuple[str, str] | None = None
+) -> str | None:
+    """Why ``digest`` (SHA-256) is rejected, or None when it matches what is expected;
+    ``md5`` is (the file's MD5, the expected MD5) where an MD5 is what was published."""
+    if md5 is not None and md5[0] != md5[1].lower():
+        return f"MD5 {md5[0]} is not the expected {md5[1].lower()}"
     if sha256 is not None and digest != sha256.lower():
         return f"SHA-256 {digest} is not the expected {sha256.lower()}"
     if hash_prefix is not None and not digest.startswith(hash_prefix):
@@ -124,25 +129,27 @@ def download_file(
     *,
     hash_prefix: str | None = None,
     sha256: str | None = None,
+    md5: str | None = None,
     progress: bool = True,
     timeout: float = 60.0,
 ) -> Path:
     """Download ``url`` to ``dest`` atomically, accepting it only when its SHA-256 equals
-    ``sha256`` and/or starts with ``hash_prefix`` (at least one is required).
+    ``sha256`` and/or starts with ``hash_prefix``, and its MD5 equals ``md5`` (at least one
+    is required; MD5 only where that is all a publisher gives).
 
     The bytes go to a temporary file in ``dest``'s folder, hashed as they arrive; a short
     read (fewer bytes than the server announced), a network error or a checksum mismatch
     removes it and raises one :class:`DownloadError` naming the URL; only a verified file is
     renamed to ``dest``. Returns ``dest``.
     """
-    if hash_prefix is None and sha256 is None:
+    if hash_prefix is None and sha256 is None and md5 is None:
         raise ValueError(f"{url}: no checksum to verify the download against")
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
     tmp = Path(tmp_name)
     try:
-        digest = hashlib.sha256()
+        digest, md5_digest = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
         try:
             with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
                 total = resp.headers.get("Content-Length")
@@ -159,6 +166,7 @@ def download_file(
                     while block := resp.read(CHUNK):
                         out.write(block)
                         digest.update(block)
+                        md5_digest.update(block)
                         received += len(block)
                         bar.update(len(block))
                 out.flush()
@@ -169,7 +177,9 @@ def download_file(
             raise DownloadError(
                 f"{url}: download truncated ({received} of {total} bytes); nothing was written"
             )
-        why = _check(digest.hexdigest(), hash_prefix, sha256)
+        why = _check(
+            digest.hexdigest(), hash_prefix, sha256, (md5_digest.hexdigest(), md5) if md5 else None
+        )
         if why:
             raise DownloadError(f"{url}: checksum mismatch, {why}; the download was discarded")
         os.replace(tmp, dest)
