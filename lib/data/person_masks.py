@@ -8,17 +8,35 @@ the optional extra ``masks`` (``pip install -e ".[masks]"``, i.e. ``mediapipe==0
 
 Sources (:data:`SOURCES`):
 
-- ``mediapipe_pose`` (default): MediaPipe Pose (BlazePose detector + ``pose_landmark_full``)
-  with its segmentation output. A pose estimator with a person mask, like DeeperCut, and it
-  says when it finds no person (no pose), so "no mask" is an answer rather than a threshold.
-- ``mediapipe_selfie``: MediaPipe's selfie segmentation (``selfie_segmentation.tflite``),
-  a person/background segmenter for video calls; it returns a map for every image, and an
-  image counts as found when enough of it is above the threshold.
+- ``mediapipe_selfie`` (default): MediaPipe's selfie segmentation
+  (``mediapipe/modules/selfie_segmentation/selfie_segmentation.tflite``), a person/background
+  segmenter. It returns a map for every image; an image counts as found when the mask
+  covers at least ``min_foreground`` of it.
+- ``mediapipe_pose``: MediaPipe Pose (BlazePose detector + ``pose_landmark_full.tflite``)
+  with its segmentation output: a pose estimator with a person mask, like DeeperCut; no pose,
+  no mask.
 
-CAVIAR's crops are 16-75 px wide; both models are run on the crop up-sampled (bicubic) to
-``height`` px and padded with ``pad`` of its height on every side (edge colour), and the
-probability map is brought back to the image's own size (bilinear) and thresholded at
-``threshold``.
+Both are run on the crop up-sampled (bicubic) to ``height`` px and padded by ``pad`` of that
+height on every side (edge colour); the probability map is brought back to the image's own
+size (bilinear) and thresholded at ``threshold``. Why the selfie model and these options:
+CAVIAR's crops are 16-75 px wide; on all 1,000 images of its 50 two-camera identities
+(``python -m lib.data.person_masks caviar --root ../shared/datasets [options]``), images
+with a mask found, camera A / camera B of 500 each:
+
+==============================  ==========  ==========
+options                         selfie      pose
+==============================  ==========  ==========
+defaults (height 256, pad 0.5)  500 / 483   475 / 137
+``--height 0`` (native, pad)    500 / 435   473 / 119
+``--pad 0`` (height 256)        203 / 27    233 / 54
+``--pad 0 --height 0``          144 / 4
+==============================  ==========  ==========
+
+The padding matters most (with the person filling the frame both models mostly miss it), then the
+up-sampling for camera B. BlazePose's detector rarely finds camera B's 26-px persons, so
+the pose model would leave most low-resolution images on the Gaussian. Median foreground of
+the selfie masks: 0.55 (camera A), 0.45 (camera B); ``figures/person_masks_caviar.png``
+shows them, and the misses.
 
 Masks are computed once per dataset into
 ``data/derived/person_masks/<dataset>/<key>/`` (``key``: hash of the dataset, its data root,
