@@ -26,6 +26,7 @@ __all__ = [
     "IdentitySampler",
     "ReIDDataset",
     "at_resolution",
+    "decode",
     "read_image",
     "to_tensor",
 ]
@@ -73,6 +74,13 @@ class ReIDDataset(Dataset):
     ``hr`` and ``mask`` alike) and, if ``random_erasing > 0``, random erasing of ``img``
     only. ``mask="auto"`` uses a dataset mask where the sample has one and the Gaussian
     otherwise; ``"gaussian"`` always the Gaussian.
+
+    ``raw=True`` (the batched path, :mod:`lib.data.batch`): an item holds only what is
+    stored, decoded: ``img`` (the image at its own size), ``hr`` (its HR source; (3, 0, 0)
+    where there is none) and ``mask`` (the dataset mask; (1, 0, 0) where there is none or
+    ``mask="gaussian"``) as uint8 tensors, and ``pid``, ``camid``, ``r``, ``index``.
+    Resizing and the augmentation above are then done for a whole batch by
+    :func:`lib.data.batch.to_model_batch`, with the same result.
     """
 
     def __init__(
@@ -84,12 +92,14 @@ class ReIDDataset(Dataset):
         flip: float = 0.5,
         random_erasing: float = 0.0,
         mask: str = "auto",
+        raw: bool = False,
     ) -> None:
         if mask not in ("auto", "gaussian"):
             raise ValueError(f"mask must be 'auto' or 'gaussian', got {mask!r}")
         self.samples = list(samples)
         self.input_size = tuple(input_size)
-        self.train, self.flip, self.mask_mode = train, flip, mask
+        self.train, self.flip, self.mask_mode, self.raw = train, flip, mask, raw
+        self.random_erasing = random_erasing if train else 0.0
         self.erase = None
         if train and random_erasing > 0:
             from torchvision.transforms import RandomErasing
@@ -101,6 +111,8 @@ class ReIDDataset(Dataset):
         return len(self.samples)
 
     def __getitem__(self, index: int) -> dict:
+        if self.raw:
+            return self.raw_item(index)
         s = self.samples[index]
         img = to_tensor(read_image(s.path), self.input_size)
         hr = to_tensor(read_image(s.source), self.input_size) if s.source else img.clone()
@@ -121,6 +133,28 @@ class ReIDDataset(Dataset):
             "r": torch.tensor(s.r, dtype=torch.float32),
             "index": index,
         }
+
+    def raw_item(self, index: int) -> dict:
+        """The item of the batched path (see the class doc): decoding only."""
+        s = self.samples[index]
+        mask = s.mask if s.mask and self.mask_mode == "auto" else None
+        return {
+            "img": decode(s.path),
+            "hr": decode(s.source) if s.source else torch.empty((3, 0, 0), dtype=torch.uint8),
+            "mask": decode(mask, "L") if mask else torch.empty((1, 0, 0), dtype=torch.uint8),
+            "pid": s.pid,
+            "camid": s.camid,
+            "r": torch.tensor(s.r, dtype=torch.float32),
+            "index": index,
+        }
+
+
+def decode(path: str, mode: str = "RGB") -> torch.Tensor:
+    """An image file as stored, as a uint8 (C, H, W) tensor (C = 3 for RGB, 1 for L)."""
+    array = np.array(read_image(path, mode))  # writable: torch shares it
+    if array.ndim == 2:
+        array = array[:, :, None]
+    return torch.from_numpy(array).permute(2, 0, 1)
 
 
 class IdentitySampler(Sampler[int]):

@@ -1,0 +1,376 @@
+"""The batched data path: small uint8 images from the workers, model input on the device.
+
+Workers (:class:`lib.data.loader.ReIDDataset` with ``raw=True``) only decode: each item holds
+the LR image at its own size, its HR source and the dataset's mask where it has one, as
+uint8 tensors. :func:`collate` pads them into one uint8 canvas per key plus each image's
+size, so a batch of 32 crosses worker IPC as about 0.3 MB instead of 57 MB of float32 at
+384x128. :func:`to_model_batch` then does, on the training device and for the whole batch,
+what the per-item path does per image: bilinear resizing to the input size, the Gaussian
+mask where there is no dataset mask, the horizontal flip and random erasing.
+
+Identical results: the resize is Pillow's own 8-bit bilinear resampling (``Image.resize(...,
+BILINEAR)``, what :func:`lib.data.loader.to_tensor` calls) re-implemented with integer tensor
+ops: the same filter taps and 22-bit fixed-point coefficients, the horizontal pass first and
+its result rounded to uint8, then the vertical pass. Integer sums are exact on every device,
+so the output equals Pillow's byte for byte, and the conversion to [0, 1] goes through a
+256-entry table (the float32 values ``k / 255``). Flip and erasing draw their random numbers
+item by item from the same generator, in the same order and with the same calls as the
+per-item path (torchvision's ``RandomErasing``), so for the same generator state they
+flip and erase the same items in the same places.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from functools import lru_cache
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader, default_collate
+
+__all__ = [
+    "DeviceBatches",
+    "collate",
+    "draw_augmentation",
+    "pil_bilinear_taps",
+    "resize_uint8",
+    "to_model_batch",
+    "vertical_first",
+]
+
+PRECISION_BITS = 22  # Pillow's fixed-point precision for 8-bit resampling (32 - 8 - 2)
+IMAGE_KEYS = ("img", "hr", "mask")
+ERASE_SCALE, ERASE_RATIO = (0.02, 0.33), (0.3, 3.3)  # torchvision RandomErasing defaults
+_TO_UNIT = torch.arange(256, dtype=torch.float32) / 255.0  # uint8 k -> float32 k / 255
+
+
+@lru_cache(maxsize=4096)
+def pil_bilinear_taps(in_size: int, out_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pillow's bilinear resampling of a line of ``in_size`` pixels to ``out_size``: for each
+    output pixel, the input indices (int64, (out_size, K)) and 22-bit fixed-point weights
+    (int32, same shape; unused taps have weight 0 and index 0). Antialiased when shrinking:
+    the filter then spans ``in_size / out_size`` pixels (Resample.c, precompute_coeffs and
+    normalize_coeffs_8bpc, replicated in double precision)."""
+    if in_size < 1 or out_size < 1:
+        raise ValueError(f"sizes must be positive, got {in_size} -> {out_size}")
+    scale = float(in_size) / out_size
+    filterscale = max(scale, 1.0)
+    support = 1.0 * filterscale
+    ksize = int(math.ceil(support)) * 2 + 1
+    ss = 1.0 / filterscale
+    index = np.zeros((out_size, ksize), dtype=np.int64)
+    weight = np.zeros((out_size, ksize), dtype=np.int32)
+    for xx in range(out_size):
+        center = 0.0 + (xx + 0.5) * scale
+        xmin = max(int(center - support + 0.5), 0)  # int(): C's truncation towards zero
+        xmax = min(int(center + support + 0.5), in_size) - xmin
+        taps = []
+        for x in range(xmax):
+            t = abs((x + xmin - center + 0.5) * ss)
+            taps.append(1.0 - t if t < 1.0 else 0.0)
+        total = 0.0
+        for w in taps:
+            total += w
+        for x, w in enumerate(taps):
+            w = w / total if total != 0.0 else w
+            index[xx, x] = xmin + x
+            weight[xx, x] = int(0.5 + w * (1 << PRECISION_BITS))  # w >= 0 for bilinear
+    return index, weight
+
+
+def _taps(in_sizes: Sequence[int], out_size: int) -> tuple[Tensor, Tensor]:
+    """Stacked taps of :func:`pil_bilinear_taps` for each input size, (B, out, K), K the
+    most taps any of them uses (trailing taps that are 0 everywhere are dropped)."""
+    per_item = [pil_bilinear_taps(int(n), out_size) for n in in_sizes]
+    k = max(int((w != 0).any(0).nonzero()[0].max()) + 1 for _, w in per_item)
+    index = np.zeros((len(per_item), out_size, k), dtype=np.int64)
+    weight = np.zeros((len(per_item), out_size, k), dtype=np.int32)
+    for b, (i, w) in enumerate(per_item):
+        used = min(k, i.shape[1])
+        index[b, :, :used], weight[b, :, :used] = i[:, :used], w[:, :used]
+    return torch.from_numpy(index), torch.from_numpy(weight)
+
+
+def _round(acc: Tensor) -> Tensor:
+    """Pillow's clip8: add half, shift out the fraction, clamp to [0, 255]."""
+    return ((acc + (1 << (PRECISION_BITS - 1))) >> PRECISION_BITS).clamp_(0, 255)
+
+
+def _pass(x: Tensor, index: Tensor, weight: Tensor, dim: int) -> Tensor:
+    """One separable pass over ``dim`` (2: rows, 3: columns) of an int32 (B, C, H, W) batch;
+    ``index``/``weight`` are (B, out, K) on x's device. Sums of at most K products of a
+    uint8 value and a 22-bit weight: exact in int32."""
+    b, c, h, w = x.shape
+    out = index.shape[1]
+    acc = None
+    for k in range(index.shape[2]):
+        if dim == 3:
+            shape, view = (b, c, h, out), (b, 1, 1, out)
+        else:
+            shape, view = (b, c, out, w), (b, 1, out, 1)
+        term = torch.gather(x, dim, index[:, :, k].reshape(view).expand(shape))
+        term.mul_(weight[:, :, k].reshape(view))
+        acc = term if acc is None else acc.add_(term)
+    return _round(acc)
+
+
+def _two_passes(x: Tensor, sizes: Sequence[tuple[int, int]], size, vertical_first: bool) -> Tensor:
+    """Both passes over an int32 (B, C, Hmax, Wmax) batch, in Pillow's order; a pass that
+    leaves every image's size unchanged is skipped (Pillow skips it; its taps would be the
+    identity)."""
+    height, width = size
+    device = x.device
+
+    def horizontal(x: Tensor) -> Tensor:
+        if all(w == width for _, w in sizes):
+            return x[..., :width]
+        index, weight = _taps([w for _, w in sizes], width)
+        return _pass(x, index.to(device), weight.to(device), 3)
+
+    def vertical(x: Tensor) -> Tensor:
+        if all(h == height for h, _ in sizes):
+            return x[:, :, :height]
+        index, weight = _taps([h for h, _ in sizes], height)
+        return _pass(x, index.to(device), weight.to(device), 2)
+
+    return horizontal(vertical(x)) if vertical_first else vertical(horizontal(x))
+
+
+def _one_pillow(image: np.ndarray, size: tuple[int, int], vertical_first: bool) -> np.ndarray:
+    """One (h, w, 3) uint8 image through :func:`_two_passes` (for :func:`vertical_first`)."""
+    x = torch.from_numpy(image).permute(2, 0, 1)[None].to(torch.int32)
+    out = _two_passes(x, [image.shape[:2]], size, vertical_first)
+    return out[0].permute(1, 2, 0).to(torch.uint8).numpy()
+
+
+@lru_cache(maxsize=65536)
+def vertical_first(in_size: tuple[int, int], out_size: tuple[int, int]) -> bool:
+    """Whether Pillow resizes an image of ``in_size`` = (h, w) to ``out_size`` = (H, W) with
+    the vertical pass first. Its two passes round to uint8 in between, so the order changes
+    some pixels by one level; Pillow 13 runs the vertical pass first when the height shrinks
+    much more than the width (earlier versions never do). Read off Pillow itself: a noise
+    image of that size is resized by Pillow and by both orders here; an order that does not
+    reproduce Pillow byte for byte is never used (an error names the sizes)."""
+    (h, w), (height, width) = in_size, out_size
+    if h == height or w == width:
+        return False  # one pass only: no order
+    from PIL import Image
+
+    seed = [h, w, height, width]
+    probe = np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
+    expected = np.asarray(Image.fromarray(probe).resize((width, height), Image.BILINEAR))
+    for order in (False, True):
+        if np.array_equal(_one_pillow(probe, out_size, order), expected):
+            return order
+    raise RuntimeError(
+        f"Pillow's bilinear resize of {w}x{h} to {width}x{height} is not reproduced by "
+        "either pass order: its resampling has changed; lib.data.batch must follow it"
+    )
+
+
+def resize_uint8(canvas: Tensor, sizes: Tensor, size: tuple[int, int]) -> Tensor:
+    """Images of different sizes, each resized to ``size`` = (H, W) exactly as Pillow's
+    ``Image.resize((W, H), Image.BILINEAR)`` resizes an 8-bit image.
+
+    ``canvas`` (B, C, Hmax, Wmax) uint8 holds image b in its top-left ``sizes[b]`` = (h, w)
+    corner (the rest is ignored). Returns (B, C, H, W) uint8 on ``canvas``'s device.
+    """
+    size = (int(size[0]), int(size[1]))
+    pairs = [(int(h), int(w)) for h, w in sizes.tolist()]
+    orders = [vertical_first(p, size) for p in pairs]
+    x = canvas.to(torch.int32)
+    if len(set(orders)) <= 1:
+        return _two_passes(x, pairs, size, bool(orders and orders[0])).to(torch.uint8)
+    out = torch.empty((len(pairs), canvas.shape[1], *size), dtype=torch.uint8, device=x.device)
+    for order in (False, True):
+        rows = [b for b, o in enumerate(orders) if o == order]
+        chosen = torch.tensor(rows, device=x.device)
+        group = _two_passes(x[chosen], [pairs[b] for b in rows], size, order)
+        out[chosen] = group.to(torch.uint8)
+    return out
+
+
+def _pad(images: Sequence[Tensor], channels: int) -> tuple[Tensor, Tensor]:
+    """uint8 (C, h, w) images (h = w = 0: absent) into one zero-padded canvas and sizes."""
+    sizes = torch.tensor([tuple(im.shape[-2:]) for im in images], dtype=torch.int64)
+    h, w = int(sizes[:, 0].max()), int(sizes[:, 1].max())
+    canvas = torch.zeros((len(images), channels, max(h, 1), max(w, 1)), dtype=torch.uint8)
+    for b, im in enumerate(images):
+        canvas[b, :, : im.shape[-2], : im.shape[-1]] = im
+    return canvas, sizes
+
+
+def collate(items: Sequence[dict]) -> dict:
+    """A batch of raw items (uint8 images as stored, :class:`ReIDDataset` with ``raw=True``):
+    each image key becomes a padded uint8 canvas ``key`` and its sizes ``key_size`` (B, 2)
+    = (h, w), (0, 0) where an item has no such image (no HR source, no dataset mask); the
+    other keys are collated as usual. Items of the per-item path (float images at the
+    input size) are collated as usual."""
+    if not items or items[0]["img"].dtype != torch.uint8:
+        return default_collate(list(items))
+    batch = default_collate([{k: v for k, v in i.items() if k not in IMAGE_KEYS} for i in items])
+    for key in IMAGE_KEYS:
+        channels = items[0][key].shape[0]
+        batch[key], batch[f"{key}_size"] = _pad([i[key] for i in items], channels)
+    return batch
+
+
+def draw_augmentation(
+    count: int,
+    input_size: tuple[int, int],
+    *,
+    flip: float = 0.5,
+    random_erasing: float = 0.0,
+    generator: torch.Generator | None = None,
+) -> tuple[list[bool], list[tuple[int, int, int, int] | None]]:
+    """Flips and erased boxes (i, j, h, w) of ``count`` training items, drawn item by item
+    from ``generator`` (None: torch's default generator) with exactly the calls of the
+    per-item path: ``torch.rand(())`` for the flip where ``flip > 0``, then torchvision's
+    ``RandomErasing(p=random_erasing)`` (``torch.rand(1)``, then up to 10 tries of an area
+    fraction in [0.02, 0.33) and a log aspect ratio in [log 0.3, log 3.3), then the corner)."""
+    height, width = input_size
+    area = height * width
+    log_ratio = torch.log(torch.tensor(ERASE_RATIO))
+    flips: list[bool] = []
+    boxes: list[tuple[int, int, int, int] | None] = []
+    for _ in range(count):
+        flips.append(bool(flip > 0 and torch.rand((), generator=generator) < flip))
+        box = None
+        if random_erasing > 0 and torch.rand(1, generator=generator) < random_erasing:
+            for _ in range(10):
+                fraction = torch.empty(1).uniform_(*ERASE_SCALE, generator=generator).item()
+                erase_area = area * fraction
+                ratio = torch.empty(1).uniform_(log_ratio[0], log_ratio[1], generator=generator)
+                aspect_ratio = torch.exp(ratio).item()
+                h = int(round(math.sqrt(erase_area * aspect_ratio)))
+                w = int(round(math.sqrt(erase_area / aspect_ratio)))
+                if not (h < height and w < width):
+                    continue
+                i = torch.randint(0, height - h + 1, size=(1,), generator=generator).item()
+                j = torch.randint(0, width - w + 1, size=(1,), generator=generator).item()
+                box = (int(i), int(j), h, w)
+                break
+        boxes.append(box)
+    return flips, boxes
+
+
+def _to_unit(images: Tensor) -> Tensor:
+    """uint8 images as float32 in [0, 1]: exactly ``np.float32(k) / 255`` for each k (the
+    per-item path's values). On the CPU a true division; elsewhere a 256-entry table, since
+    CUDA divides by a scalar as a multiplication by its reciprocal (1 ulp off at times)."""
+    if images.device.type == "cpu":
+        return images.float().div_(255.0)
+    return _TO_UNIT.to(images.device)[images.long()]
+
+
+def _resized(raw: dict, key: str, size: tuple[int, int], device) -> tuple[Tensor | None, Tensor]:
+    """(images of ``key`` resized to ``size`` as uint8 on ``device``, which items have one);
+    None for the images where no item has one."""
+    sizes = raw[f"{key}_size"]
+    present = (sizes > 0).all(1)
+    if not bool(present.any()):
+        return None, present.to(device)
+    canvas = raw[key].to(device, non_blocking=True)
+    sizes = torch.where(present[:, None], sizes, torch.ones_like(sizes))  # absent: 1x1 dummy
+    return resize_uint8(canvas, sizes, size), present.to(device)
+
+
+def to_model_batch(
+    raw: dict,
+    input_size: tuple[int, int],
+    device: torch.device | str = "cpu",
+    train: bool = False,
+    generator: torch.Generator | None = None,
+    *,
+    flip: float = 0.5,
+    random_erasing: float = 0.0,
+) -> dict:
+    """The model's batch on ``device`` from a batch of :func:`collate`: the keys of the
+    per-item path (``img``, ``hr``, ``mask`` float32 at ``input_size``; ``pid``, ``camid``,
+    ``r``, ``index``), equal to what the per-item path's items would collate to.
+
+    ``img`` and ``hr`` are resized as Pillow resizes them; ``hr`` is ``img`` where an item has
+    no HR source; ``mask`` is the dataset mask (resized likewise) or the Gaussian of Sec. 4.1.
+    With ``train``, flips (all three images) and random erasing (``img`` only) are drawn by
+    :func:`draw_augmentation` from ``generator``. A batch that is already at the input size
+    (the per-item path, :class:`lib.data.folder.DegradedFolder`) is only moved to ``device``.
+    """
+    device = torch.device(device)
+    if "img_size" not in raw:
+        return {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v
+                for k, v in raw.items()}  # fmt: skip
+    from lib.data.loader import gaussian_mask_tensor
+
+    size = tuple(input_size)
+    count = raw["img"].shape[0]
+    img, _ = _resized(raw, "img", size, device)
+    hr, has_hr = _resized(raw, "hr", size, device)
+    hr = img if hr is None else torch.where(has_hr.view(-1, 1, 1, 1), hr, img)
+    mask, has_mask = _resized(raw, "mask", size, device)
+    gaussian = gaussian_mask_tensor(size).to(device).expand(count, 1, *size)
+    out = {"img": _to_unit(img), "hr": _to_unit(hr)}
+    if mask is None:
+        out["mask"] = gaussian.contiguous()
+    else:
+        out["mask"] = torch.where(has_mask.view(-1, 1, 1, 1), _to_unit(mask), gaussian)
+    if train:
+        flips, boxes = draw_augmentation(
+            count, size, flip=flip, random_erasing=random_erasing, generator=generator
+        )
+        if any(flips):
+            chosen = torch.tensor(flips, device=device).view(-1, 1, 1, 1)
+            for key in IMAGE_KEYS:
+                out[key] = torch.where(chosen, out[key].flip(-1), out[key])
+        if any(b is not None for b in boxes):
+            out["img"] = out["img"].masked_fill(_box_mask(boxes, size, device), 0.0)
+    for key, value in raw.items():
+        if key not in out and key not in IMAGE_KEYS and not key.endswith("_size"):
+            out[key] = value.to(device, non_blocking=True) if torch.is_tensor(value) else value
+    return out
+
+
+def _box_mask(boxes: Sequence, size: tuple[int, int], device) -> Tensor:
+    """(B, 1, H, W) bool: True inside each item's erased box (none where the box is None)."""
+    corners = torch.tensor(
+        [b if b is not None else (0, 0, 0, 0) for b in boxes], dtype=torch.int64
+    ).to(device)
+    i, j, h, w = (corners[:, k].view(-1, 1, 1, 1) for k in range(4))
+    rows = torch.arange(size[0], device=device).view(1, 1, -1, 1)
+    cols = torch.arange(size[1], device=device).view(1, 1, 1, -1)
+    return (rows >= i) & (rows < i + h) & (cols >= j) & (cols < j + w)
+
+
+class DeviceBatches:
+    """A DataLoader whose batches come out as :func:`to_model_batch` makes them on
+    ``device``, with the augmentation settings of its dataset (``input_size``, ``train``,
+    ``flip``, ``random_erasing``): the one place where the training loop and the evaluation
+    get their model input. ``generator``: the flips' and erasing's random numbers (None:
+    torch's default generator, as the per-item path with ``workers=0``)."""
+
+    def __init__(
+        self,
+        loader: DataLoader,
+        device: torch.device | str = "cpu",
+        generator: torch.Generator | None = None,
+    ) -> None:
+        self.loader, self.device, self.generator = loader, torch.device(device), generator
+        self.dataset = loader.dataset
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+    def __iter__(self) -> Iterator[dict]:
+        ds = self.dataset
+        size = getattr(ds, "input_size", None)
+        for raw in self.loader:
+            yield to_model_batch(
+                raw,
+                size,
+                self.device,
+                getattr(ds, "train", False),
+                self.generator,
+                flip=getattr(ds, "flip", 0.0),
+                random_erasing=getattr(ds, "random_erasing", 0.0),
+            )
