@@ -1,17 +1,26 @@
 """The embedded dataset: procedural pedestrians seen by six cameras, Market-1501 layout.
 
 It stands in for the real datasets so every figure and table comes out with no download, and
-it reproduces the phenomenon the paper starts from (Fig. 1, Sec. 1 and 3): identities come in
-*families* of 3-4 that share every coarse cue (body, skin, clothing colours from a small
-palette, hair length, bag) and differ only in fine cues (stripe period, checks, logo, hair
-texture, bag strap). At full resolution the fine cues tell family members apart; after
-down-sampling they average away (they are zero-mean modulations of the coarse colour, see
-:mod:`lib.data.synthetic_render`), so low-resolution matching must fall back on coarse cues.
+it reproduces the phenomenon the paper starts from (Fig. 1, Sec. 1 and 3): what tells two
+persons apart is spread over graded spatial scales, so each halving of the resolution r
+removes some identity information but not all. Identities are nested three deep:
+
+- a *clan* (3-4 families, 9-16 persons) shares the coarse cues, visible at any r: body
+  height and build, skin, the colours of the upper and lower garment, the garment type;
+- a *family* (3-4 persons) of a clan shares the mid-scale cues, visible down to about a
+  quarter of full resolution: hair colour and length, cap, sleeves, shoes, the bag (type,
+  colour, side) and a wide pattern on the upper garment (periods of 6-10 output pixels at
+  64x32, 12-20 at 128x64); families of a clan differ pairwise in at least two of them;
+- a person differs from the rest of the family in at least two fine cues, visible at full
+  resolution only: stripes or checks on the lower garment (2-3 pixel periods at 64x32),
+  hair texture, a logo of 1-pixel lines, the bag strap. They are zero-mean modulations of
+  the coarse colour (:mod:`lib.data.synthetic_render`) and average away when down-sampled.
 
 ``generate(root)`` writes ``root/synthetic/`` as Market-1501 does (``bounding_box_train/``,
 ``bounding_box_test/``, ``query/``, names like ``0002_c1s1_000451_01.jpg``), plus exact
-foreground masks ``masks/<subset>/<stem>.png`` (255 = person), ``identities.json`` and
-``settings.json``. Byte-identical for a seed, whatever the number of workers.
+foreground masks ``masks/<subset>/<stem>.png`` (255 = person), ``identities.json`` (each
+person's cues, ``family`` and ``clan``) and ``settings.json``. Byte-identical for a seed,
+whatever the number of workers.
 """
 
 from __future__ import annotations
@@ -31,7 +40,7 @@ from lib.data.synthetic_render import LOGOS, OCCLUSIONS, VIEWS, Camera, Identity
 
 __all__ = ["Camera", "Identity", "generate", "make_cameras", "render", "sample_identities", "twin"]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: clans, families and graded cue scales
 SKINS = [(236, 200, 170), (215, 170, 135), (190, 140, 105), (150, 105, 75), (105, 75, 55)]
 HAIRS = [(45, 38, 35), (75, 55, 40), (120, 85, 55), (185, 150, 95), (140, 135, 130), (150, 70, 40)]
 UPPERS = [(205, 205, 200), (55, 55, 60), (50, 62, 110), (170, 50, 50), (60, 100, 170),
@@ -41,23 +50,25 @@ LOWERS = [(48, 48, 52), (45, 55, 90), (70, 95, 140), (120, 120, 125), (170, 150,
           (100, 75, 55), (200, 198, 190)]  # fmt: skip
 SHOES = [(40, 40, 40), (200, 200, 200), (110, 70, 45), (60, 60, 90)]
 BAGS = [(50, 45, 45), (110, 70, 45), (150, 30, 40), (40, 70, 120), (90, 100, 60), (180, 160, 120)]
-UPPER_FINE = [
-    ("plain", 2.0),
-    ("hstripes", 2.0),
-    ("hstripes", 4.0),
-    ("vstripes", 2.0),
-    ("checks", 4.0),
+# periods in pixels at the 128x64 reference size (halved at 64x32, never below 2 pixels)
+UPPER_MID = [
+    ("plain", 12.0),
+    ("hstripes", 12.0),
+    ("vstripes", 12.0),
+    ("checks", 16.0),
+    ("hstripes", 20.0),
 ]
 LOWER_FINE = [
-    ("plain", 2.0),
-    ("vstripes", 2.0),
-    ("vstripes", 3.0),
-    ("hstripes", 2.0),
-    ("checks", 2.0),
+    ("plain", 4.0),
+    ("vstripes", 4.0),
+    ("vstripes", 6.0),
+    ("hstripes", 4.0),
+    ("checks", 4.0),
 ]
 HAIR_STYLES = ("smooth", "streaked", "curly", "banded")
 LOGO_NAMES = ("none", *LOGOS)
-FINE_CUES = ("stripes", "upper", "hair", "logo", "strap")
+FINE_CUES = ("stripes", "hair", "logo", "strap")
+MID_CUES = ("upper", "bag", "hair_length", "sleeves")
 STYLES = ("street", "park", "corridor", "shops", "plaza", "parking")
 
 
@@ -66,26 +77,32 @@ def _pick(rng: np.random.Generator, items, p=None):
 
 
 def _coarse(rng: np.random.Generator) -> dict:
-    """Cues a whole family shares: what is still visible at low resolution."""
+    """Cues a whole clan shares: still visible at the lowest resolution."""
     return dict(
         height=_pick(rng, [0.92, 0.96, 1.0]), build=_pick(rng, [0.86, 1.0, 1.14]),
-        skin=_pick(rng, SKINS), hair_color=_pick(rng, HAIRS),
-        hair_length=_pick(rng, ["short", "long", "bun", "cap"], [0.45, 0.25, 0.12, 0.18]),
-        cap_color=_pick(rng, UPPERS), upper_color=_pick(rng, UPPERS),
-        sleeves=_pick(rng, ["long", "short"], [0.6, 0.4]), lower_color=_pick(rng, LOWERS),
+        skin=_pick(rng, SKINS), upper_color=_pick(rng, UPPERS), lower_color=_pick(rng, LOWERS),
         lower_type=_pick(rng, ["trousers", "shorts", "skirt"], [0.7, 0.15, 0.15]),
+    )  # fmt: skip
+
+
+def _mid(rng: np.random.Generator) -> dict:
+    """Cues a family shares and the other families of its clan do not (mid scale)."""
+    upper = _pick(rng, UPPER_MID)
+    return dict(
+        hair_color=_pick(rng, HAIRS),
+        hair_length=_pick(rng, ["short", "long", "bun", "cap"], [0.45, 0.25, 0.12, 0.18]),
+        cap_color=_pick(rng, UPPERS), sleeves=_pick(rng, ["long", "short"], [0.6, 0.4]),
         shoes_color=_pick(rng, SHOES), bag_color=_pick(rng, BAGS),
         bag=_pick(rng, ["none", "backpack", "shoulder", "handbag"], [0.3, 0.25, 0.3, 0.15]),
-        bag_side=_pick(rng, ["left", "right"]),
+        bag_side=_pick(rng, ["left", "right"]), upper_pattern=upper[0], upper_period=upper[1],
     )  # fmt: skip
 
 
 def _fine(rng: np.random.Generator) -> dict:
     """Cues that differ inside a family: visible at full resolution only."""
-    upper, lower = _pick(rng, UPPER_FINE), _pick(rng, LOWER_FINE)
+    lower = _pick(rng, LOWER_FINE)
     return dict(
-        upper_pattern=upper[0], upper_period=upper[1], lower_pattern=lower[0],
-        lower_period=lower[1], hair_style=_pick(rng, HAIR_STYLES),
+        lower_pattern=lower[0], lower_period=lower[1], hair_style=_pick(rng, HAIR_STYLES),
         logo=_pick(rng, LOGO_NAMES, [0.4] + [0.15] * len(LOGOS)),
         strap=_pick(rng, ["cross", "shoulder"]),
     )  # fmt: skip
@@ -93,47 +110,81 @@ def _fine(rng: np.random.Generator) -> dict:
 
 def _fine_key(fine: dict, bag: str) -> tuple:
     strap = fine["strap"] if bag == "shoulder" else None
-    return (fine["upper_pattern"], fine["upper_period"], fine["logo"], fine["lower_pattern"],
-            fine["lower_period"], fine["hair_style"], strap)  # fmt: skip
+    return (fine["lower_pattern"], fine["lower_period"], fine["logo"], fine["hair_style"], strap)
+
+
+def _mid_key(mid: dict) -> tuple:
+    hair = (mid["hair_length"], mid["cap_color"] if mid["hair_length"] == "cap" else None)
+    bag = (mid["bag"], None if mid["bag"] == "none" else mid["bag_color"])
+    return (
+        mid["hair_color"],
+        hair,
+        mid["sleeves"],
+        bag,
+        (mid["upper_pattern"], mid["upper_period"]),
+    )
 
 
 def _cue_distance(a: tuple, b: tuple) -> int:
-    cues = [a[0:2] != b[0:2], a[2] != b[2], a[3:5] != b[3:5], a[5] != b[5], a[6] != b[6]]
-    return sum(cues)
+    return sum(x != y for x, y in zip(a, b, strict=True))
 
 
-def _families(rng, n: int, first_pid: int, first_family: int, size=(3, 4)) -> list[Identity]:
+def _distinct(rng, draw, key, count: int, min_distance: int = 2) -> list[dict]:
+    """Up to ``count`` draws whose keys differ pairwise in at least ``min_distance`` cues."""
+    out: list[dict] = []
+    for _ in range(500):
+        if len(out) == count:
+            break
+        cand = draw(rng)
+        if all(_cue_distance(key(cand), key(m)) >= min_distance for m in out):
+            out.append(cand)
+    return out
+
+
+def _families(
+    rng, n: int, first_pid: int, first_family: int, size=(3, 4), per_clan=(3, 4), first_clan=0
+) -> list[Identity]:
+    """``n`` identities in clans of ``per_clan`` families of ``size`` persons each."""
     out: list[Identity] = []
-    family = first_family
+    family, clan = first_family, first_clan
     while len(out) < n:
         coarse = _coarse(rng)
-        members: list[dict] = []
-        target = int(rng.integers(size[0], size[1] + 1))
-        for _ in range(500):
-            if len(members) == target:
+        count = int(rng.integers(per_clan[0], per_clan[1] + 1))
+        for mid in _distinct(rng, _mid, _mid_key, count):
+            target = int(rng.integers(size[0], size[1] + 1))
+            members = _distinct(rng, _fine, lambda f, bag=mid["bag"]: _fine_key(f, bag), target)
+            for fine in members[: n - len(out)]:
+                out.append(
+                    Identity(
+                        pid=first_pid + len(out), family=family, clan=clan, **coarse, **mid, **fine
+                    )
+                )
+            family += 1
+            if len(out) == n:
                 break
-            cand = _fine(rng)
-            key = _fine_key(cand, coarse["bag"])
-            if all(_cue_distance(key, _fine_key(m, coarse["bag"])) >= 2 for m in members):
-                members.append(cand)
-        for fine in members[: n - len(out)]:
-            out.append(Identity(pid=first_pid + len(out), family=family, **coarse, **fine))
-        family += 1
+        clan += 1
     return out
 
 
 def sample_identities(
-    n: int, seed: int = 0, *, family_size: tuple[int, int] = (3, 4)
+    n: int,
+    seed: int = 0,
+    *,
+    family_size: tuple[int, int] = (3, 4),
+    families_per_clan: tuple[int, int] = (3, 4),
 ) -> list[Identity]:
-    """``n`` identities (pids 1..n) in families of ``family_size`` members sharing every coarse
-    cue and differing pairwise in at least two fine cues (the paper's Fig. 1 situation)."""
-    return _families(np.random.default_rng([seed, 11]), n, 1, 0, family_size)
+    """``n`` identities (pids 1..n) in clans of ``families_per_clan`` families of
+    ``family_size`` members. A clan shares every coarse cue, a family every mid-scale cue, and
+    family members differ pairwise in at least two fine cues (the paper's Fig. 1 situation)."""
+    rng = np.random.default_rng([seed, 11])
+    return _families(rng, n, 1, 0, family_size, families_per_clan)
 
 
 def twin(identity: Identity, differ_in: str = "stripes", seed: int = 0) -> Identity:
-    """A fine-cue twin: ``identity`` with one fine cue changed (same pid and coarse cues).
-    ``differ_in``: stripes (pattern of the lower garment, Fig. 1's stripes on the pants),
-    upper (pattern of the upper garment), hair (hair texture), logo, strap (shoulder bags)."""
+    """A twin: ``identity`` with one cue changed (same pid, every other cue kept).
+    ``differ_in``: the fine cues stripes (pattern of the lower garment, Fig. 1's stripes on the
+    pants), hair (hair texture), logo, strap (shoulder bags); or the mid-scale cue upper (the
+    wide pattern of the upper garment)."""
     rng = np.random.default_rng([seed, 23])
 
     def other(options, current):
@@ -143,7 +194,7 @@ def twin(identity: Identity, differ_in: str = "stripes", seed: int = 0) -> Ident
         pattern, period = other(LOWER_FINE, (identity.lower_pattern, identity.lower_period))
         return replace(identity, lower_pattern=pattern, lower_period=period)
     if differ_in == "upper":
-        pattern, period = other(UPPER_FINE, (identity.upper_pattern, identity.upper_period))
+        pattern, period = other(UPPER_MID, (identity.upper_pattern, identity.upper_period))
         return replace(identity, upper_pattern=pattern, upper_period=period)
     if differ_in == "hair":
         return replace(identity, hair_style=other(HAIR_STYLES, identity.hair_style))
@@ -155,7 +206,7 @@ def twin(identity: Identity, differ_in: str = "stripes", seed: int = 0) -> Ident
                 f"a strap twin needs a shoulder bag, pid {identity.pid} has {identity.bag}"
             )
         return replace(identity, strap="shoulder" if identity.strap == "cross" else "cross")
-    raise ValueError(f"unknown fine cue {differ_in!r}; valid: {', '.join(FINE_CUES)}")
+    raise ValueError(f"unknown cue {differ_in!r}; valid: {', '.join(FINE_CUES)}, upper")
 
 
 # --- cameras: cluttered procedural backgrounds, illumination, colour cast, noise ----------
@@ -293,9 +344,10 @@ def _plan(settings: dict) -> tuple[list[Identity], list[dict], list[tuple]]:
     """Identities (train families first, then test families), their cameras and the jobs."""
     rng = np.random.default_rng([settings["seed"], 1])
     n_train, n_test = settings["num_train_ids"], settings["num_test_ids"]
-    train = _families(rng, n_train, 1, 0, settings["family_size"])
-    test = _families(rng, n_test, n_train + 1, train[-1].family + 1 if train else 0,
-                     settings["family_size"])  # fmt: skip
+    size, per_clan = settings["family_size"], settings["families_per_clan"]
+    train = _families(rng, n_train, 1, 0, size, per_clan)
+    after = (train[-1].family + 1, train[-1].clan + 1) if train else (0, 0)
+    test = _families(rng, n_test, n_train + 1, after[0], size, per_clan, after[1])
     lo, hi = settings["images_per_id_cam"]
     n_cams, records, jobs = settings["cameras"], [], []
     for ident in train + test:
@@ -317,7 +369,7 @@ def _plan(settings: dict) -> tuple[list[Identity], list[dict], list[tuple]]:
 
 
 def _settings(seed, num_train_ids, num_test_ids, images_per_id_cam, cameras, min_cameras,
-              height, width, family_size) -> dict:  # fmt: skip
+              height, width, family_size, families_per_clan) -> dict:  # fmt: skip
     ipc = (images_per_id_cam,) * 2 if isinstance(images_per_id_cam, int) else images_per_id_cam
     lo, hi = int(ipc[0]), int(ipc[1])
     if lo < 2 or hi < lo:
@@ -333,6 +385,7 @@ def _settings(seed, num_train_ids, num_test_ids, images_per_id_cam, cameras, min
         num_test_ids=int(num_test_ids), images_per_id_cam=[lo, hi], cameras=int(cameras),
         min_cameras=int(min_cameras), height=int(height), width=int(width),
         family_size=[int(family_size[0]), int(family_size[1])],
+        families_per_clan=[int(families_per_clan[0]), int(families_per_clan[1])],
     )  # fmt: skip
 
 
@@ -367,6 +420,7 @@ def generate(
     height: int = 128,
     width: int = 64,
     family_size: tuple[int, int] = (3, 4),
+    families_per_clan: tuple[int, int] = (3, 4),
     workers: int | None = None,
     progress: bool = True,
 ) -> Path:
@@ -379,7 +433,7 @@ def generate(
     root = Path(root).expanduser()
     final = root / "synthetic"
     settings = _settings(seed, num_train_ids, num_test_ids, images_per_id_cam, cameras,
-                         min_cameras, height, width, family_size)  # fmt: skip
+                         min_cameras, height, width, family_size, families_per_clan)  # fmt: skip
     if _is_complete(final, settings):
         return final
     if final.exists() and not (final / "settings.json").is_file():

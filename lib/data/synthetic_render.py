@@ -36,7 +36,7 @@ CLOTH_DELTA = 42.0  # amplitude of the clothing patterns (grey levels, per chann
 HAIR_DELTA = 34.0
 LOGO_DELTA = 60.0
 AMPLITUDES = (CLOTH_DELTA, CLOTH_DELTA, HAIR_DELTA)  # upper, lower, hair
-HAIR_TEXTURE = {"smooth": None, "streaked": ("v", 2.0), "curly": ("c", 2.0), "banded": ("h", 2.0)}
+HAIR_TEXTURE = {"smooth": None, "streaked": ("v", 4.0), "curly": ("c", 4.0), "banded": ("h", 4.0)}
 # logos: printed emblems of 1-pixel lines, functions of the pixel (x, y) inside the logo
 # box; +1 = lighter, -1 = darker. Each is balanced over any 4x4 window (mean = shirt colour).
 LOGOS = {
@@ -52,13 +52,15 @@ RGB = tuple[int, int, int]
 
 @dataclass(frozen=True)
 class Identity:
-    """Attributes of one synthetic person. Coarse cues (shared by a family): body, skin,
-    colours, hair length, sleeves, garment types, bag. Fine cues (differ inside a family):
-    ``upper_pattern``/``upper_period``, ``logo``, ``lower_pattern``/``lower_period``,
-    ``hair_style``, ``strap``."""
+    """Attributes of one synthetic person (:mod:`lib.data.synthetic`). Coarse cues (shared
+    by a clan): body, skin, garment colours and type. Mid-scale cues (shared by a family):
+    hair colour and length, cap, sleeves, shoes, bag, ``upper_pattern``/``upper_period``.
+    Fine cues (differ inside a family): ``lower_pattern``/``lower_period``, ``hair_style``,
+    ``logo``, ``strap``."""
 
     pid: int = 1
     family: int = 0
+    clan: int = 0
     height: float = 1.0  # body height factor (person height relative to the crop)
     build: float = 1.0  # body width factor
     skin: RGB = (205, 160, 130)
