@@ -183,3 +183,37 @@ def stratified_heatmaps(frames: dict[str, pd.DataFrame], value: str = "rank1"):
         ax.invert_yaxis()
     fig.tight_layout()
     return fig
+
+
+def headroom(frame: pd.DataFrame, title: str = ""):
+    """Rank-1 (%) of the ResNet baseline against the test resolution r
+    (:func:`lib.headroom.headroom_records`): trained at r or on VR-Synthetic, tested
+    resolution-matched (solid) or query at r against a full-resolution gallery (dashed);
+    mean and 95% interval over seeds."""
+    long = frame.melt(
+        id_vars=["seed", "r", "trained_on"],
+        value_vars=["matched_rank1", "cross_rank1"],
+        var_name="test",
+        value_name="rank1",
+    )
+    long["rank1"] *= 100
+    long["test"] = long["test"].map(
+        {
+            "matched_rank1": "matched (query and gallery at r)",
+            "cross_rank1": "query at r, gallery r = 1",
+        }
+    )
+    long["trained_on"] = long["trained_on"].map(
+        {"r": "trained at r", "vr_synthetic": "trained on VR mix"}
+    )
+    fig, ax = plt.subplots(figsize=(5.6, 3.6))
+    sns.lineplot(long, x="r", y="rank1", hue="trained_on", style="test", marker="o",
+                 errorbar=("ci", 95), ax=ax)  # fmt: skip
+    ax.set_xlabel("test resolution r (query)")
+    ax.set_ylabel("Rank-1 (%)")
+    ax.set_ylim(0, 100)
+    ax.axhspan(25, 60, color="0.92", zorder=0, label="aim for the baseline: 25-60%")
+    ax.legend(fontsize=7)
+    ax.set_title(title or "Headroom: ResNet baseline by resolution")
+    fig.tight_layout()
+    return fig

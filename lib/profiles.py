@@ -77,11 +77,13 @@ class Profile:
     joint: Stage  # stage 3: everything with Eq. 4
     input_size_market: tuple[int, int] | None = None  # Market-1501 variants (paper: 256x128)
     input_size_vr: tuple[int, int] | None = None  # VR-* variants, where it differs
+    input_size_synthetic: tuple[int, int] | None = None  # every variant of the embedded data
     sr_options: dict = field(default_factory=dict)  # {SR name: constructor options}
     alpha: float = 1.0
     beta: float = 0.1
     loss_form: str = "paper"  # lib.losses.LOSS_FORMS: Eq. 5 summed (paper), mean, authors' code
     synthetic: Synthetic = Synthetic()
+    seeds: tuple[int, ...] = (0, 1, 2)  # replications on the embedded data (data + training)
     trials: int = 10  # identity-split trials trained for VIPeR / CUHK03 / CAVIAR
     eval_draws: int = 10  # single-shot gallery draws per evaluation
     workers: int = 0  # DataLoader workers
@@ -89,7 +91,9 @@ class Profile:
 
     def input_size_for(self, dataset: str) -> tuple[int, int]:
         """The model input size for a variant kind (Sec. 5.2: 256x128 on VR-Market1501,
-        384x128 on the others)."""
+        384x128 on the others; the embedded dataset at its own size where the profile says)."""
+        if "synthetic" in dataset and self.input_size_synthetic is not None:
+            return self.input_size_synthetic
         if dataset.startswith("vr_") and self.input_size_vr is not None:
             return self.input_size_vr
         if "market1501" in dataset and self.input_size_market is not None:
@@ -118,6 +122,7 @@ CPU = Profile(
     pretrained=False,
     input_size=(128, 64),
     input_size_vr=(64, 32),
+    input_size_synthetic=(64, 32),
     sr_pretrain=Stage(epochs=6, lr=1e-3, optimizer="adam", weight_decay=0.0),
     sr_finetune=Stage(epochs=4, lr=1e-3, optimizer="adam", weight_decay=0.0),
     extractor=Stage(epochs=16, lr=0.05, lr_steps=(12,)),
@@ -129,6 +134,7 @@ CPU = Profile(
         "srcnn": {"width": 32},
         "vdsr": {"depth": 10, "width": 16},
     },
+    synthetic=Synthetic(height=64, width=32),
     trials=2,
     eval_draws=10,
 )
@@ -150,6 +156,7 @@ SMOKE = Profile(
         "vdsr": {"depth": 4, "width": 8},
     },
     synthetic=Synthetic(num_train_ids=12, num_test_ids=8, images_per_id_cam=2),
+    seeds=(0,),
     trials=1,
     eval_draws=2,
     resolutions=(0.25, 0.5, 1.0),

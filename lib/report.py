@@ -77,3 +77,19 @@ def save_table(table: pd.DataFrame, name: str, folder: Path, caption: str = "") 
     paths[1].write_text(f"{caption}\n\n{markdown}\n" if caption else f"{markdown}\n")
     paths[2].write_text(to_latex(table, caption))
     return paths
+
+
+def save_records(records: pd.DataFrame, name: str, folder: Path) -> Path:
+    """Write per-seed (or per-trial) records as ``name.csv`` in ``folder``: the raw values
+    the summaries and the claims table (:mod:`lib.claims`) are computed from."""
+    path = folder / f"{name}.csv"
+    records.to_csv(path, index=False)
+    return path
+
+
+def load_records(name: str, folder: Path) -> pd.DataFrame:
+    """Records written by :func:`save_records`; a missing file says which notebook writes it."""
+    path = folder / f"{name}.csv"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: run the notebook that writes {name}.csv first")
+    return pd.read_csv(path)

@@ -15,6 +15,8 @@ market1501, msmt17, nothing: the original datasets, with r computed (Fig. 2 trai
 synthetic
 vr_synthetic,       the same builders applied to the embedded synthetic dataset
 mlr_synthetic
+synthetic_at_R      every image (train and test) to R times its width: the fixed-resolution
+                    sets that measure the embedded data's headroom (:mod:`lib.headroom`)
 ==================  =========================================================================
 
 Resolution (Sec. 3): ``r = width / width_max`` where ``width_max`` is the largest width of
@@ -61,6 +63,7 @@ class VariantSpec:
     factors: tuple[int, ...] | None = None  # MLR: down-sampling factors
     lr_camera: int = 0  # MLR: the (0-based) camera whose images are down-sampled
     lr_queries_only: bool = False  # MLR-Market: queries from lr_camera, gallery from the rest
+    scale: float | None = None  # fixed resolution: every image to scale times its width
 
 
 VARIANTS: dict[str, VariantSpec] = {
@@ -76,11 +79,18 @@ VARIANTS: dict[str, VariantSpec] = {
     "synthetic": VariantSpec("synthetic"),
     "mlr_synthetic": VariantSpec("synthetic", factors=(2, 3, 4), lr_queries_only=True),
 }
+FIXED_RESOLUTIONS = (0.25, 0.375, 0.5, 0.75)  # synthetic_at_R (R = 1 is "synthetic" itself)
+VARIANTS.update(
+    {f"synthetic_at_{r:g}": VariantSpec("synthetic", scale=r) for r in FIXED_RESOLUTIONS}
+)
 
 
 def target_width(spec: VariantSpec, width: int, camid: int, seed: int, key: str) -> int | None:
     """The width an image ``width`` px wide is down-sampled to under ``spec``, or None to keep
     it as it is (nothing to do, or a drawn width not below its own: never enlarged)."""
+    if spec.scale is not None:
+        new_width = round_half_up(width * spec.scale)
+        return new_width if new_width < width else None
     if spec.widths is None and spec.factors is None:
         return None
     rng = np.random.default_rng([seed, zlib.crc32(key.encode())])
