@@ -15,9 +15,9 @@ Table 3 (Sec. 5.4): baselines and the method's variants; SING is reproduced SING
 
 from __future__ import annotations
 
-from lib.data.person_masks import missing_masks_note
 from collections.abc import Sequence
 
+from lib.data.person_masks import missing_masks_note
 from lib.models import complexity
 from lib.pipeline import Data, compose, train_extractor, train_joint, train_model, train_sr
 from lib.profiles import Profile
