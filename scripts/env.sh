@@ -111,7 +111,8 @@ for script in sorted((shared / "bin").iterdir()):
 (thin / "ripr-shared").write_text(str(shared) + "\n")
 PY
 
-where=$(.venv/bin/python -c 'import lib, pathlib; print(pathlib.Path(lib.__file__).resolve().parent.parent)' 2>>"$log" || true)
+# from another folder, so that the current directory on sys.path cannot make it pass
+where=$(cd / && "$here/.venv/bin/python" -c 'import lib, pathlib; print(pathlib.Path(lib.__file__).resolve().parent.parent)' 2>>"$log" || true)
 if [ "$where" != "$here" ]; then
   trap - ERR
   echo "make env: FAILED checking which lib .venv imports: ${where:-nothing} instead of $here; full log: $log" >&2
