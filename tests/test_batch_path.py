@@ -16,7 +16,14 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader
 
-from lib.data.batch import DeviceBatches, collate, resize_uint8, to_model_batch, vertical_first
+from lib.data.batch import (
+    DeviceBatches,
+    collate,
+    resize_uint8,
+    to_model_batch,
+    unpack,
+    vertical_first,
+)
 from lib.data.loader import ReIDDataset
 from lib.data.samples import Sample
 
@@ -154,11 +161,14 @@ def test_workers_return_small_uint8_images(samples: list[Sample]) -> None:
     assert item["img"].shape[1:] == Image.open(samples[0].path).size[::-1]
     assert raw[7]["hr"].shape == (3, 0, 0) and raw[7]["mask"].shape == (1, 0, 0)
     batch = collate([raw[i] for i in range(len(samples))])
-    assert batch["img"].dtype == torch.uint8 and batch["img_size"].shape == (len(samples), 2)
-    assert batch["hr_size"][7].tolist() == [0, 0]
+    assert set(batch) == {"pixels", "meta", "r"}  # three tensors cross the worker IPC
+    images = unpack(batch)
+    canvas, sizes = images["img"]
+    assert canvas.dtype == torch.uint8 and sizes.shape == (len(samples), 2)
+    assert torch.equal(canvas[0, :, : sizes[0, 0], : sizes[0, 1]], item["img"])
+    assert images["hr"][1][7].tolist() == [0, 0]
     per_item_bytes = 3 * 3 * 384 * 128 * 4 * len(samples)
-    raw_bytes = sum(batch[k].numel() for k in ("img", "hr", "mask"))
-    assert raw_bytes * 20 < per_item_bytes
+    assert batch["pixels"].numel() * 20 < per_item_bytes
 
 
 def test_device_batches_equal_the_per_item_loader(samples: list[Sample]) -> None:
