@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from lib.data.person_masks import missing_masks_note
+from lib.data.person_masks import missing_masks_note, person_mask_mode
 from lib.models import complexity
 from lib.pipeline import Data, compose, train_extractor, train_joint, train_model, train_sr
 from lib.profiles import Profile
@@ -58,18 +58,16 @@ def table1_records(
         sr_run = train_sr(profile, sr, data, **kw)[-1]
         run = compose(profile, f"{sr}_resnet", data, sr_run=sr_run, extractor_run=resnet, **kw)
         rows.append(record(label, run, gmacs=sr_gmacs(profile, sr)))
-    for label, mask in (("FFSR (Gaussian, JL)", "gaussian"), ("FFSR (DeeperCut, JL)", "auto")):
-        # person masks (Sec. 4.1) or nothing: without them "auto" would be the Gaussian again
-        note = mask == "auto" and missing_masks_note(
-            data.dataset, data.data_root, data.trial, data.seed
-        )
-        if note:
+    # person masks (Sec. 4.1) or nothing: without them the row would be the Gaussian again
+    person = person_mask_mode(data.dataset, data.data_root, data.trial, data.seed)
+    for label, mask in (("FFSR (Gaussian, JL)", "gaussian"), ("FFSR (DeeperCut, JL)", person)):
+        if mask is None:
             rows.append(
                 {
                     "method": label,
                     **dict.fromkeys(METRICS, float("nan")),
                     "gmacs": float("nan"),
-                    "note": note,
+                    "note": missing_masks_note(data.dataset, data.data_root, data.trial, data.seed),
                 }
             )
             continue

@@ -86,7 +86,8 @@ def train_sr(
     progress: bool = True,
 ) -> list[Run]:
     """Step 1 for SR module ``sr``: [MSE pre-training, fine-tuning] (Sec. 5.2). FFSR is
-    fine-tuned with Eq. 5 under ``mask`` ("gaussian" or "auto": the dataset's exact masks),
+    fine-tuned with Eq. 5 under ``mask`` ("gaussian", "auto": the dataset's own masks, or "person":
+    computed person masks, :mod:`lib.data.person_masks`),
     AE / SRCNN / VDSR with the MSE."""
     # AE and FFSR are one network: they share the MSE pre-training and differ from there on.
     pre_name = "ffsr" if sr == "ae" else sr
@@ -185,7 +186,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data-root", default="")
     parser.add_argument("--trial", type=int, default=0)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--mask", choices=["gaussian", "auto"], default="gaussian")
+    parser.add_argument("--mask", choices=["gaussian", "auto", "person"], default="gaussian")
     parser.add_argument("--no-joint", action="store_true", help="stop after steps 1 and 2")
     parser.add_argument("--no-pretrained", action="store_true", help="no ImageNet initialisation")
     parser.add_argument("--device")

@@ -30,6 +30,7 @@ from tqdm.auto import tqdm
 
 from lib import losses
 from lib.data.loader import ReIDDataset
+from lib.data.person_masks import with_person_masks
 from lib.data.prepare import prepare
 from lib.evaluation import evaluate_model, sr_quality
 from lib.models import build_model, build_sr
@@ -160,6 +161,8 @@ def fit(
         trial=config.trial,
         seed=config.seed,
     )
+    if config.mask == "person":
+        split = with_person_masks(split, config.dataset, config.data_root)
     if world > 1 and rank == 0:
         dist.barrier()
     if rank == 0:
@@ -252,7 +255,7 @@ def train_dataset(config: RunConfig, split):
         split.train,
         config.input_size,
         train=True,
-        mask="auto" if config.mask == "auto" else "gaussian",
+        mask="gaussian" if config.mask == "gaussian" else "auto",
     )
 
 
@@ -348,7 +351,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--trial", type=int, default=0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--init", nargs="*", default=[], help="run folder names to initialise from")
-    parser.add_argument("--mask", choices=["gaussian", "auto"], default="gaussian")
+    parser.add_argument("--mask", choices=["gaussian", "auto", "person"], default="gaussian")
     parser.add_argument("--epochs", type=int, help="override the profile's epochs")
     parser.add_argument("--batch-size", type=int, help="override the profile's batch size")
     parser.add_argument(

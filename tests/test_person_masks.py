@@ -251,3 +251,39 @@ def test_mediapipe_finds_the_person_on_caviar_crops():
         height, width = person.shape
         centre = person[height // 4 : 3 * height // 4, width // 3 : 2 * width // 3].mean()
         assert centre > 0.8 and centre > person[:, : max(1, width // 8)].mean()
+
+
+def test_table1_deepercut_row_trains_with_computed_person_masks(caviar_root, tmp_path, monkeypatch):
+    """Once person masks are computed (or a segmenter is installed), the row trains with
+    ``mask="person"``: a run of its own (not the Gaussian's), whose split carries the masks."""
+    pytest.importorskip("torch", reason="lib.experiments needs torch")
+    from lib import experiments, pipeline, profiles
+    from lib.data.prepare import prepare
+    from lib.pipeline import Data
+    from lib.train import Run
+
+    monkeypatch.setenv("RIPR_DERIVED", str(tmp_path / "derived"))
+    monkeypatch.setattr(pm, "mediapipe_available", lambda: False)
+    assert pm.person_mask_mode("vr_synthetic") == "auto"
+    assert pm.person_mask_mode("caviar", str(caviar_root)) is None
+    pm.compute("caviar", caviar_root, segmenter=Stub(), progress=False)  # default options
+    assert pm.person_mask_mode("caviar", str(caviar_root)) == "person"
+
+    configs = []
+
+    def fake_fit(config, *, device=None, progress=True):
+        configs.append(config)
+        return Run(Path("runs") / config.name, dict.fromkeys(experiments.METRICS, 0.5), config)
+
+    monkeypatch.setattr(pipeline, "fit", fake_fit)
+    records = experiments.table1_records(
+        profiles.get("smoke"), Data("caviar", str(caviar_root)), progress=False
+    )
+    assert records[-1]["method"] == "FFSR (DeeperCut, JL)" and "note" not in records[-1]
+    joint = [c for c in configs if c.stage == "joint" and c.model == "ffsr_resnet" and c.epochs > 0]
+    assert [c.mask for c in joint] == ["gaussian", "person"]
+    assert len({c.name for c in joint}) == 2
+    split = pm.with_person_masks(prepare("caviar", data_root=caviar_root), "caviar", caviar_root)
+    with_mask = [s for s in split.train + split.query + split.gallery if s.mask]
+    assert with_mask and all(Path(s.mask).is_file() for s in with_mask)
+    assert split.meta["person_masks"]["train"]["with_mask"] > 0

@@ -357,6 +357,32 @@ def person_mask_split(
     return attach(load(dataset, root, trial, **load_options), manifest)
 
 
+def with_person_masks(split: Split, kind: str, data_root: str | Path | None) -> Split:
+    """``split`` (of variant ``kind``) with the person masks of its dataset's images attached
+    (:func:`attach`): what a run with ``mask="person"`` trains on. Computed on first use,
+    which needs the ``masks`` extra; reused from ``data/derived/person_masks`` after."""
+    from lib.data.paths import default_data_root
+    from lib.data.variants import VARIANTS
+
+    return attach(split, compute(VARIANTS[kind].base, Path(data_root or default_data_root())))
+
+
+def person_mask_mode(kind: str, data_root: str | Path | None = None, trial: int = 0,
+                     seed: int = 0) -> str | None:  # fmt: skip
+    """The ``mask`` a run trained with person masks uses on variant ``kind``: ``"auto"``
+    where the dataset has its own (the embedded data's exact masks, a ``masks/`` folder),
+    ``"person"`` where a segmenter is installed or its masks were computed, None where
+    neither (the row is then not run, :data:`NO_MASKS_NOTE`)."""
+    if missing_masks_note(kind, data_root, trial, seed) is None:
+        return "auto"
+    from lib.data.paths import default_data_root
+    from lib.data.variants import VARIANTS
+
+    root = Path(data_root or default_data_root()).expanduser()
+    computed = masks_dir(VARIANTS[kind].base, root, "mediapipe_selfie", MaskOptions(), None)
+    return "person" if mediapipe_available() or (computed / "manifest.csv").is_file() else None
+
+
 NO_MASKS_NOTE = "not run: no person masks"
 
 
