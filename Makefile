@@ -4,10 +4,11 @@ SHELL := /bin/bash
 
 PROFILE ?= cpu
 DATA_ROOT ?= data
+CAVIAR_ROOT ?= ../shared/datasets
 PY := .venv/bin/python
 CODE := lib tests benchmarks scripts notebooks
 
-.PHONY: env test lint format reproduce readme lab clean
+.PHONY: env test lint format reproduce caviar readme lab clean
 
 env:  ## create .venv (reused while pyproject.toml and constraints.txt are unchanged)
 	@./scripts/env.sh
@@ -30,6 +31,9 @@ test: lint  ## pytest over tests/, then every notebook under nbval at its smoke 
 
 reproduce: env  ## every numbered notebook with papermill; PROFILE=cpu|paper, DATA_ROOT=...
 	$(PY) scripts/reproduce.py --profile $(PROFILE) --data-root "$(DATA_ROOT)"
+
+caviar: env  ## CAVIAR, 10 identity-split trials of ResNet, FFSR, RIFE, FFSR+RIFE (real data; not in CI)
+	$(PY) scripts/caviar_trials.py --profile $(PROFILE) --data-root "$(CAVIAR_ROOT)"
 
 readme: env  ## copy the tables of the last `make reproduce` (figures/) into README.md
 	$(PY) scripts/readme_results.py
