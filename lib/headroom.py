@@ -30,7 +30,7 @@ from lib.pipeline import Data, train_extractor
 from lib.profiles import Profile
 from lib.train import load_model
 
-RESOLUTIONS = (*FIXED_RESOLUTIONS, 1.0)
+RESOLUTIONS = (0.25, 0.5, 1.0)  # each halving of r; FIXED_RESOLUTIONS has finer steps
 
 
 def fixed_kind(r: float) -> str:
@@ -69,6 +69,11 @@ def headroom_records(
                              progress=progress)  # fmt: skip
     vr_model = load_model(vr_run)
     rows = []
+    unknown = sorted(set(resolutions) - {*FIXED_RESOLUTIONS, 1.0})
+    if unknown:
+        raise ValueError(
+            f"no fixed-resolution variant for r = {unknown}; valid: {FIXED_RESOLUTIONS}, 1"
+        )
     for r in resolutions:
         kind = fixed_kind(r)
         split = prepare(kind, synthetic=synthetic, seed=seed)

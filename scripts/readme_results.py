@@ -34,15 +34,41 @@ def _table(name: str, keep: list[str], header: list[int] | int = 0, index: int =
     return f"*{caption}*\n\n{shown.to_markdown(floatfmt='.3g', missingval='–')}\n"
 
 
+def _claims() -> str:
+    """The claims table: one line per claim with our paired difference, its 95% interval,
+    n and the verdict (figures/claims.csv, written by notebook 11)."""
+    frame = pd.read_csv(FIGURES / "claims.csv")
+    caption = (FIGURES / "claims.md").read_text().split("\n", 1)[0]
+    interval = [
+        f"[{lo:+.2f}, {hi:+.2f}]" if pd.notna(lo) else "–"
+        for lo, hi in zip(frame["ci_low"], frame["ci_high"], strict=True)
+    ]
+    shown = pd.DataFrame(
+        {
+            "claim": frame["claim"],
+            "paper": frame["paper"],
+            "data": frame["dataset"],
+            "metric": frame["metric"],
+            "ours - baseline": frame["difference"].round(2),
+            "95% interval": interval,
+            "n": frame["n"],
+            "verdict": [f"**{v}**" for v in frame["verdict"]],
+        }
+    )
+    return f"*{caption}*\n\n{shown.to_markdown(index=False, floatfmt='+.2f')}\n"
+
+
 def main() -> int:
     parts = []
+    if (FIGURES / "claims.csv").is_file():
+        parts.append(_claims())
     for name, keep, index in (
         (
             "table1_vr_synthetic",
-            ["rank1", "rank1_paper", "rank5", "mAP", "gmacs", "gmacs_paper"],
+            ["rank1", "rank1_std", "n", "rank1_paper", "rank5", "mAP", "gmacs", "gmacs_paper"],
             1,
         ),
-        ("table2_vr_synthetic", ["rank1", "rank1_paper", "rank5", "mAP"], 1),
+        ("table2_vr_synthetic", ["rank1", "rank1_std", "n", "rank1_paper", "rank5", "mAP"], 1),
         ("stage3_before_after", ["rank1", "rank5", "mAP"], 2),
         ("paper_vs_code", ["rank1", "rank5", "mAP"], 2),
         ("fig4_summary", ["O(1,1)", "O(0.125,0.125)", "O(0.125,1)", "rank1"], 2),
