@@ -19,6 +19,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from lib.data.batch import collate, to_model_batch
 from lib.data.loader import ReIDDataset
 from lib.data.resolution import Size, degrade_batch, source_geometry
 from lib.data.samples import Sample, replace_path
@@ -29,9 +30,15 @@ def hr_batch(
     samples: Sequence[Sample], input_size: tuple[int, int]
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """HR source images of ``samples`` at the input size and their foreground masks."""
-    dataset = ReIDDataset([replace_path(s) for s in samples], input_size, mask="auto")
-    items = [dataset[i] for i in range(len(dataset))]
-    return torch.stack([i["hr"] for i in items]), torch.stack([i["mask"] for i in items])
+    dataset = ReIDDataset([replace_path(s) for s in samples], input_size, mask="auto", raw=True)
+    n = len(dataset)
+    chunks = [
+        to_model_batch(collate([dataset[i] for i in range(start, min(start + 256, n))]), input_size)
+        for start in range(0, len(dataset), 256)
+    ]  # (lib.data.batch: the per-item path's values, resized a chunk at a time)
+    if not chunks:
+        return torch.empty(0, 3, *input_size), torch.empty(0, 1, *input_size)
+    return torch.cat([c["hr"] for c in chunks]), torch.cat([c["mask"] for c in chunks])
 
 
 def degrade(

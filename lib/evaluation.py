@@ -16,14 +16,19 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from lib.data.batch import DeviceBatches, collate
 from lib.data.loader import ReIDDataset
 from lib.data.samples import Sample, Split
 from lib.metrics import evaluate_features
 
 
-def _loader(samples: Sequence[Sample], input_size, batch_size: int, workers: int, **kw):
-    dataset = ReIDDataset(samples, input_size, train=False, **kw)
-    return DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=workers)
+def _loader(samples: Sequence[Sample], input_size, batch_size: int, workers: int, device, **kw):
+    """Batches of ``samples`` in order, at the input size on ``device`` (lib.data.batch)."""
+    dataset = ReIDDataset(samples, input_size, train=False, raw=True, **kw)
+    loader = DataLoader(
+        dataset, batch_size=batch_size, shuffle=False, num_workers=workers, collate_fn=collate
+    )
+    return DeviceBatches(loader, device)
 
 
 @torch.no_grad()
@@ -40,12 +45,12 @@ def extract_features(
     was_training = model.training
     model.eval()
     feats, pids, camids, rs = [], [], [], []
-    for batch in _loader(samples, input_size, batch_size, workers):
-        out = model(batch["img"].to(device))
+    for batch in _loader(samples, input_size, batch_size, workers, device):
+        out = model(batch["img"])
         feats.append((out["f"] if isinstance(out, dict) else out).float().cpu())
-        pids.append(batch["pid"])
-        camids.append(batch["camid"])
-        rs.append(batch["r"])
+        pids.append(batch["pid"].cpu())
+        camids.append(batch["camid"].cpu())
+        rs.append(batch["r"].cpu())
     model.train(was_training)
     return {
         "f": torch.cat(feats) if feats else torch.empty(0, 0),
@@ -121,9 +126,9 @@ def sr_quality(
     was_training = sr_model.training
     sr_model.eval()
     totals: dict[str, list[torch.Tensor]] = {}
-    for batch in _loader(samples, input_size, batch_size, 0):
-        img, hr = batch["img"].to(device), batch["hr"].to(device)
-        fg = (batch["mask"].to(device) > 0.5).float()
+    for batch in _loader(samples, input_size, batch_size, 0, device):
+        img, hr = batch["img"], batch["hr"]
+        fg = (batch["mask"] > 0.5).float()
         out = sr_model(img)
         for name, x in (("sr", out), ("bilinear", img)):
             totals.setdefault(f"psnr_{name}", []).append(psnr(x, hr))

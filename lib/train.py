@@ -29,6 +29,7 @@ from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
 from tqdm.auto import tqdm
 
 from lib import losses
+from lib.data.batch import DeviceBatches, collate
 from lib.data.loader import ReIDDataset
 from lib.data.person_masks import with_person_masks
 from lib.data.prepare import prepare
@@ -190,7 +191,9 @@ def fit(
     for epoch in range(len(history), config.epochs):
         seed = _epoch_seed(config.seed, epoch)
         torch.manual_seed(seed)
-        loader = epoch_loader(dataset, config, epoch, world=world, rank=rank, pin_memory=amp)
+        loader = epoch_loader(
+            dataset, config, epoch, world=world, rank=rank, pin_memory=amp, device=device
+        )
         for group in optimizer.param_groups:
             group["lr"] = lr_at(config, epoch)
         row = _train_epoch(
@@ -222,16 +225,18 @@ def fit(
 
 def epoch_loader(
     dataset, config: RunConfig, epoch: int, *, world: int = 1, rank: int = 0,
-    pin_memory: bool = False,
-) -> DataLoader:  # fmt: skip
-    """The training batches of ``epoch``: a random order drawn from (seed, epoch), so a
-    resumed run sees exactly the batches an uninterrupted one would."""
+    pin_memory: bool = False, device: torch.device | str = "cpu",
+) -> DeviceBatches:  # fmt: skip
+    """The training batches of ``epoch`` as the model takes them, on ``device``: a random
+    order drawn from (seed, epoch), so a resumed run sees exactly the batches an
+    uninterrupted one would. Workers decode; resizing and augmentation happen per batch on
+    ``device`` (:mod:`lib.data.batch`)."""
     seed = _epoch_seed(config.seed, epoch)
     if world > 1:
         sampler = DistributedSampler(dataset, world, rank, seed=seed, drop_last=True)
     else:
         sampler = RandomSampler(dataset, generator=torch.Generator().manual_seed(seed))
-    return DataLoader(
+    loader = DataLoader(
         dataset,
         batch_size=max(1, config.batch_size // world),
         sampler=sampler,
@@ -239,7 +244,9 @@ def epoch_loader(
         num_workers=config.workers,
         pin_memory=pin_memory,
         generator=torch.Generator().manual_seed(seed),
+        collate_fn=collate,
     )
+    return DeviceBatches(loader, device)
 
 
 def train_dataset(config: RunConfig, split):
@@ -256,6 +263,7 @@ def train_dataset(config: RunConfig, split):
         config.input_size,
         train=True,
         mask="gaussian" if config.mask == "gaussian" else "auto",
+        raw=True,
     )
 
 
