@@ -6,6 +6,10 @@ I^h of Eq. 4-5), ``pid``, ``camid``, ``r`` (the resolution of Sec. 3) and ``mask
 foreground weight map M of Eq. 5: the dataset's exact mask where it has one, else the
 centred Gaussian of Sec. 4.1). Images are float tensors in [0, 1]; normalisation belongs to
 the feature extractor, so that the SR output and its target stay in image space.
+
+Training and evaluation build these items a batch at a time (``ReIDDataset(raw=True)``:
+workers only decode; :func:`lib.data.batch.to_model_batch` resizes and augments on the
+training device, with identical results); ``raw=False`` builds them one by one here.
 """
 
 from __future__ import annotations
