@@ -187,3 +187,18 @@ def test_device_batches_equal_the_per_item_loader(samples: list[Sample]) -> None
     for a, b in zip(batches(False), batches(True), strict=True):
         for key in a:
             assert torch.equal(a[key], b[key]), key
+
+
+def test_worker_processes_change_nothing(samples: list[Sample]) -> None:
+    """Packed batches cross real worker IPC intact, and the augmentation is drawn in the
+    training process, so the batches do not depend on the number of workers."""
+    dataset = ReIDDataset(samples, (64, 32), raw=True, train=True, random_erasing=0.5)
+
+    def batches(workers: int) -> list[dict]:
+        torch.manual_seed(9)
+        loader = DataLoader(dataset, batch_size=4, num_workers=workers, collate_fn=collate)
+        return list(DeviceBatches(loader, "cpu"))
+
+    for a, b in zip(batches(0), batches(2), strict=True):
+        for key in a:
+            assert torch.equal(a[key], b[key]), key
