@@ -50,7 +50,9 @@ ROW_CLAIMS = (
     RowClaim("FFSR+RIFE beats ResNet", 3, "FFSR+RIFE", "ResNet50"),
 )  # fmt: skip
 
-PAPER_DATASET = {1: "VR-MSMT17", 2: "VR-MSMT17"}  # Tables 1-2 are on VR-MSMT17 only
+# The paper's column a claim's sign is read from where our data is not one of its datasets:
+# Tables 1-2 are on VR-MSMT17 only; Table 3's VR-MSMT17 column is the closest to VR-Synthetic.
+PAPER_DATASET = {1: "VR-MSMT17", 2: "VR-MSMT17", 3: "VR-MSMT17"}
 
 
 def paper_difference(
@@ -61,7 +63,7 @@ def paper_difference(
     rows = paper[paper["table"] == table]
     if dataset is not None:
         rows = rows[rows["dataset"] == dataset]
-    by = rows.set_index("label")["rank1"]
+    by = rows.groupby("label")["rank1"].first()
     if method not in by.index or baseline not in by.index:
         return float("nan")
     return float(by[method] - by[baseline])
@@ -162,6 +164,12 @@ def claims_frame(rows: Iterable[Mapping]) -> pd.DataFrame:
     return frame[COLUMNS].reset_index(drop=True)
 
 
+def _rise(grid: pd.DataFrame) -> float:
+    """How much O(r, 1) rises from r = 1 to the lowest r (Fig. 2b's and 4b's slope)."""
+    lo, hi = min(grid.index), max(grid.index)
+    return float(grid.loc[lo, hi] - grid.loc[hi, hi])
+
+
 def objective_claims(
     grids: Mapping[str, Mapping[int, pd.DataFrame]], *, dataset: str, protocol: str
 ) -> list[dict]:
@@ -211,20 +219,16 @@ def objective_claims(
         if label == "ResNet" or not base:
             continue
         seeds = sorted(set(per_seed) & set(base))
-        mean_o = {s: (float(base[s].to_numpy().mean()), float(per_seed[s].to_numpy().mean()))
+        mean_o = {s: (float(per_seed[s].to_numpy().mean()), float(base[s].to_numpy().mean()))
                   for s in seeds}  # fmt: skip
         rows.append(curve_claim(
             f"{label} lowers O (mean over the grid) below ResNet's", "Fig. 4", "Fig. 4: lower",
-            mean_o, dataset=dataset, protocol=protocol, metric="O"))  # fmt: skip
-
-        def rise(g: pd.DataFrame) -> float:
-            lo_, _, hi_ = corners(g)
-            return float(g.loc[min(g.index), max(g.index)] - hi_)
-
-        slopes = {s: (rise(base[s]), rise(per_seed[s])) for s in seeds}
+            mean_o, dataset=dataset, protocol=protocol, metric="mean O", direction=-1))  # fmt: skip
+        slopes = {s: (_rise(per_seed[s]), _rise(base[s])) for s in seeds}
         rows.append(curve_claim(
             f"{label} flattens the mismatch curve: smaller rise of O(r,1) than ResNet's", "Fig. 4",
-            "Fig. 4: flatter", slopes, dataset=dataset, protocol=protocol, metric="rise of O"))  # fmt: skip
+            "Fig. 4: flatter", slopes, dataset=dataset, protocol=protocol,
+            metric="O(r min,1) - O(1,1)", direction=-1))  # fmt: skip
     return rows
 
 

@@ -161,6 +161,7 @@ SMOKE = Profile(
     },
     synthetic=Synthetic(num_train_ids=12, num_test_ids=8, images_per_id_cam=2),
     seeds=(0,),
+    table3_rows=("ResNet50", "SING", "FFSR", "RIFE", "FFSR+RIFE"),  # as cpu; the others: test_models
     trials=1,
     eval_draws=2,
     resolutions=(0.25, 0.5, 1.0),
