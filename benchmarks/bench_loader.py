@@ -13,7 +13,11 @@ images 8-31 px wide, their 128x64 JPEG sources and PNG masks); the items are cyc
 - after (the batched path, ``ReIDDataset(raw=True)``): decode the three files as stored
   (uint8); collate into padded uint8 canvases; IPC likewise. Resizing, the Gaussian mask,
   flips and erasing run once per batch on the training device (:func:`to_model_batch`),
-  not in the workers: its time on this CPU is reported apart (on a GPU it is the GPU's).
+  not in the workers: its time on this CPU is reported apart, for its two resizers
+  (``tensor``: the integer tensor ops a GPU runs; ``pillow``: what the CPU device runs).
+
+For a CPU run with ``workers=0`` (the cpu profile) the whole data path is in the training
+process either way: its rate is given too (``cpu_device_workers0_items_per_s``).
 
 The 16-core projection is 16 x the per-core rate of the batched path: workers share nothing
 but the disk, so they scale with cores until the disk or the main process limits them.
@@ -120,6 +124,23 @@ def _worker_rate(dataset: ReIDDataset, order: list[int], collate_fn) -> tuple[fl
     return len(order) / (_cpu() - c0), len(order) / (time.perf_counter() - w0)
 
 
+def _one_process_rate(per_item, batched, order: list[int]) -> dict[str, float]:
+    """Items per CPU second of the whole data path in the training process, as a CPU run
+    with ``workers=0`` has it: the per-item path, and the batched path with its CPU
+    resizer (decode, collate, :func:`to_model_batch`)."""
+    rates = {}
+    for name, dataset in (("before", per_item), ("after", batched)):
+        c0 = _cpu()
+        for start in range(0, len(order), BATCH):
+            items = [dataset[i] for i in order[start : start + BATCH]]
+            if name == "before":
+                default_collate(items)
+            else:
+                to_model_batch(collate(items), dataset.input_size, "cpu", True)
+        rates[name] = round(len(order) / (_cpu() - c0), 1)
+    return rates
+
+
 def _shares(stages: dict[str, float]) -> dict[str, float]:
     total = sum(stages.values())
     return {k: round(v / total, 3) for k, v in stages.items()}
@@ -136,12 +157,13 @@ def measure(split, size: tuple[int, int], items: int, repeats: int) -> dict:
     before = max(_worker_rate(per_item, order, default_collate) for _ in range(repeats))
     after = max(_worker_rate(batched, order, collate) for _ in range(repeats))
     raw = collate([batched[i] for i in order[:BATCH]])
-    to_model_batch(raw, size, "cpu", True)  # first call: taps and pass orders cached
-    c0 = _cpu()
-    device_batches = 3
-    for _ in range(device_batches):
-        to_model_batch(raw, size, "cpu", True)
-    device_s = (_cpu() - c0) / device_batches
+    device_ms = {}
+    for method in ("tensor", "pillow"):
+        to_model_batch(raw, size, "cpu", True, resize=method)  # taps, pass orders cached
+        c0 = _cpu()
+        for _ in range(3):
+            to_model_batch(raw, size, "cpu", True, resize=method)
+        device_ms[method] = round((_cpu() - c0) / 3 * 1000, 1)
     return {
         "items_per_s_per_core_before": round(before[0], 1),
         "items_per_s_per_core_after": round(after[0], 1),
@@ -152,7 +174,8 @@ def measure(split, size: tuple[int, int], items: int, repeats: int) -> dict:
         "shares_after": _shares(_batched_stages(batched, order)),
         "bytes_per_batch_before": _nbytes(default_collate([per_item[i] for i in order[:BATCH]])),
         "bytes_per_batch_after": _nbytes(raw),
-        "device_side_ms_per_batch_on_this_cpu": round(device_s * 1000, 1),
+        "device_side_ms_per_batch_on_this_cpu": device_ms,
+        "cpu_device_workers0_items_per_s": _one_process_rate(per_item, batched, order),
     }
 
 
@@ -208,7 +231,8 @@ def main() -> None:
               f"{r['items_per_s_per_core_after']} (batched), x{r['speedup']}")  # fmt: skip
         print(f"  shares before: {r['shares_before']}\n  shares after:  {r['shares_after']}")
         print(f"  bytes/batch: {r['bytes_per_batch_before']:,} -> {r['bytes_per_batch_after']:,}")
-        print(f"  device side on this CPU: {r['device_side_ms_per_batch_on_this_cpu']} ms/batch")
+        print(f"  device side on this CPU, ms/batch: {r['device_side_ms_per_batch_on_this_cpu']}")
+        print(f"  CPU device, workers=0, items/s: {r['cpu_device_workers0_items_per_s']}")
     print(f"\nprojection, 16 cores (batched): {out['projected_items_per_s_16_cores']:,} items/s")
 
 

@@ -110,18 +110,26 @@ def samples(tmp_path: Path) -> list[Sample]:
 
 @pytest.mark.parametrize("size", INPUT_SIZES)
 @pytest.mark.parametrize("mask", ["auto", "gaussian"])
-def test_batched_path_equals_per_item_path(samples: list[Sample], size, mask: str) -> None:
+@pytest.mark.parametrize("resize", ["tensor", "pillow"])
+def test_batched_path_equals_per_item_path(
+    samples: list[Sample], size, mask: str, resize: str
+) -> None:
+    """Both resizers of the batched path: integer tensor ops (what a GPU runs) and Pillow
+    image by image (what the CPU device runs, "auto")."""
     per_item = ReIDDataset(samples, size, mask=mask)
     raw = ReIDDataset(samples, size, mask=mask, raw=True)
     expected = collate([per_item[i] for i in range(len(samples))])
-    batch = to_model_batch(collate([raw[i] for i in range(len(samples))]), size)
+    batch = to_model_batch(collate([raw[i] for i in range(len(samples))]), size, resize=resize)
     assert set(batch) == set(expected)
     for key, value in expected.items():
         assert batch[key].dtype == value.dtype and torch.equal(batch[key], value), key
 
 
 @pytest.mark.parametrize("size", INPUT_SIZES)
-def test_flips_and_erasing_match_for_the_same_seed(samples: list[Sample], size) -> None:
+@pytest.mark.parametrize("resize", ["tensor", "pillow"])
+def test_flips_and_erasing_match_for_the_same_seed(
+    samples: list[Sample], size, resize: str
+) -> None:
     options = {"train": True, "flip": 0.5, "random_erasing": 0.7}
     per_item = ReIDDataset(samples, size, **options)
     raw = ReIDDataset(samples, size, raw=True, **options)
@@ -131,10 +139,10 @@ def test_flips_and_erasing_match_for_the_same_seed(samples: list[Sample], size) 
     torch.manual_seed(11)
     batch = to_model_batch(
         collate([raw[i] for i in range(len(samples))]), size, train=True, flip=0.5,
-        random_erasing=0.7,
+        random_erasing=0.7, resize=resize,
     )  # fmt: skip
     assert torch.equal(torch.rand(4), after_per_item)  # the same random numbers were drawn
-    plain = to_model_batch(collate([raw[i] for i in range(len(samples))]), size)
+    plain = to_model_batch(collate([raw[i] for i in range(len(samples))]), size, resize=resize)
     flipped = [not torch.equal(batch["hr"][b], plain["hr"][b]) for b in range(len(samples))]
     erased = (batch["img"] == 0).flatten(1).sum(1) > (plain["img"] == 0).flatten(1).sum(1)
     assert any(flipped) and not all(flipped) and erased.any()  # the seed exercises both
@@ -202,3 +210,12 @@ def test_worker_processes_change_nothing(samples: list[Sample]) -> None:
     for a, b in zip(batches(0), batches(2), strict=True):
         for key in a:
             assert torch.equal(a[key], b[key]), key
+
+
+def test_resize_option_is_checked(samples: list[Sample]) -> None:
+    raw = ReIDDataset(samples, (64, 32), raw=True)
+    batch = collate([raw[i] for i in range(2)])
+    with pytest.raises(ValueError, match="resize must be"):
+        to_model_batch(batch, (64, 32), resize="pil")
+    with pytest.raises(ValueError, match="works on the CPU"):
+        to_model_batch(batch, (64, 32), "meta", resize="pillow")

@@ -37,6 +37,7 @@ __all__ = [
     "collate",
     "draw_augmentation",
     "pil_bilinear_taps",
+    "resize_pillow",
     "resize_uint8",
     "to_model_batch",
     "unpack",
@@ -195,6 +196,30 @@ def resize_uint8(canvas: Tensor, sizes: Tensor, size: tuple[int, int]) -> Tensor
     return out
 
 
+def resize_pillow(canvas: Tensor, sizes: Tensor, size: tuple[int, int]) -> Tensor:
+    """:func:`resize_uint8` done by Pillow itself, image by image (CPU tensors only): the
+    same bytes by construction, and on a CPU faster than the tensor ops (Pillow's C loops),
+    so the CPU device uses it. Each image is handed to Pillow without a copy of its own
+    (rows of the canvas in HWC order, read with their stride)."""
+    from PIL import Image
+
+    height, width = int(size[0]), int(size[1])
+    count, channels, _, canvas_width = canvas.shape
+    mode = {1: "L", 3: "RGB"}[channels]
+    hwc = canvas.permute(0, 2, 3, 1).contiguous().numpy()
+    out = np.empty((count, height, width, channels), dtype=np.uint8)
+    for b, (h, w) in enumerate(sizes.tolist()):
+        if (h, w) == (height, width):
+            out[b] = hwc[b, :h, :w]
+            continue
+        stride = canvas_width * channels
+        image = Image.frombuffer(mode, (w, h), hwc[b], "raw", mode, stride, 1)
+        out[b] = np.asarray(image.resize((width, height), Image.BILINEAR)).reshape(
+            height, width, channels
+        )
+    return torch.from_numpy(out).permute(0, 3, 1, 2).contiguous()
+
+
 META_KEYS = ("pid", "camid", "index")  # int keys packed beside the image sizes
 
 
@@ -298,14 +323,18 @@ def _to_unit(images: Tensor) -> Tensor:
     return _TO_UNIT.to(images.device)[images.long()]
 
 
-def _resized(canvas: Tensor, sizes: Tensor, size: tuple[int, int]) -> tuple[Tensor | None, Tensor]:
+def _resized(
+    canvas: Tensor, sizes: Tensor, size: tuple[int, int], method: str
+) -> tuple[Tensor | None, Tensor]:
     """(the images of a canvas resized to ``size``, uint8, or None where no item has one;
-    which items have one)."""
+    which items have one). ``method``: "tensor" (:func:`resize_uint8`) or "pillow"
+    (:func:`resize_pillow`)."""
     present = (sizes > 0).all(1)
     if not bool(present.any()):
         return None, present
     sizes = torch.where(present[:, None], sizes, torch.ones_like(sizes))  # absent: 1x1 dummy
-    return resize_uint8(canvas, sizes, size), present
+    resize = resize_pillow if method == "pillow" else resize_uint8
+    return resize(canvas, sizes, size), present
 
 
 def to_model_batch(
@@ -317,6 +346,7 @@ def to_model_batch(
     *,
     flip: float = 0.5,
     random_erasing: float = 0.0,
+    resize: str = "auto",
 ) -> dict:
     """The model's batch on ``device`` from a batch of :func:`collate`: the keys of the
     per-item path (``img``, ``hr``, ``mask`` float32 at ``input_size``; ``pid``, ``camid``,
@@ -327,8 +357,17 @@ def to_model_batch(
     With ``train``, flips (all three images) and random erasing (``img`` only) are drawn by
     :func:`draw_augmentation` from ``generator``. A batch that is already at the input size
     (the per-item path, :class:`lib.data.folder.DegradedFolder`) is only moved to ``device``.
+
+    ``resize``: "tensor" (:func:`resize_uint8`, integer tensor ops on ``device``), "pillow"
+    (:func:`resize_pillow`, CPU only) or "auto": Pillow on the CPU, where it is faster,
+    tensor ops elsewhere. Both give Pillow's bytes.
     """
     device = torch.device(device)
+    if resize not in ("auto", "tensor", "pillow"):
+        raise ValueError(f"resize must be 'auto', 'tensor' or 'pillow', got {resize!r}")
+    method = resize if resize != "auto" else "pillow" if device.type == "cpu" else "tensor"
+    if method == "pillow" and device.type != "cpu":
+        raise ValueError(f"resize='pillow' works on the CPU, not on {device}")
     if "pixels" not in raw:
         return {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v
                 for k, v in raw.items()}  # fmt: skip
@@ -338,10 +377,10 @@ def to_model_batch(
     meta = raw["meta"]
     count = meta.shape[0]
     images = unpack({"pixels": raw["pixels"].to(device, non_blocking=True), "meta": meta})
-    img, _ = _resized(*images["img"], size)
-    hr, has_hr = _resized(*images["hr"], size)
+    img, _ = _resized(*images["img"], size, method)
+    hr, has_hr = _resized(*images["hr"], size, method)
     hr = img if hr is None else torch.where(has_hr.to(device).view(-1, 1, 1, 1), hr, img)
-    mask, has_mask = _resized(*images["mask"], size)
+    mask, has_mask = _resized(*images["mask"], size, method)
     gaussian = gaussian_mask_tensor(size).to(device).expand(count, 1, *size)
     out = {"img": _to_unit(img), "hr": _to_unit(hr)}
     if mask is None:
