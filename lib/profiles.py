@@ -63,6 +63,7 @@ class Synthetic:
     images_per_id_cam: int = 2
     height: int = 128
     width: int = 64
+    families_per_clan: tuple[int, int] = (3, 4)  # families sharing the coarse cues
 
 
 @dataclass(frozen=True)
