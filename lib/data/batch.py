@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 
 import numpy as np
@@ -234,8 +235,8 @@ def collate(items: Sequence[dict]) -> dict:
     if not items or items[0]["img"].dtype != torch.uint8:
         return default_collate(list(items))
     count = len(items)
-    sizes = torch.tensor([[d for k in IMAGE_KEYS for d in i[k].shape[-2:]] for i in items])
-    shapes = _canvas_shapes(items[0], sizes)
+    sizes = [[int(d) for k in IMAGE_KEYS for d in i[k].shape[-2:]] for i in items]
+    shapes = _canvas_shapes([items[0][k].shape[0] for k in IMAGE_KEYS], sizes)
     pixels = torch.zeros(sum(math.prod(shape) for shape in shapes), dtype=torch.uint8)
     offset = 0
     for key, shape in zip(IMAGE_KEYS, shapes, strict=True):
@@ -244,17 +245,17 @@ def collate(items: Sequence[dict]) -> dict:
             image = item[key]
             canvas[b, :, : image.shape[-2], : image.shape[-1]] = image
         offset += math.prod(shape)
-    ids = torch.tensor([[int(i[k]) for k in META_KEYS] for i in items], dtype=torch.int64)
-    batch = {"pixels": pixels, "meta": torch.cat([sizes, ids], 1).reshape(count, 9)}
-    batch["r"] = torch.stack([torch.as_tensor(i["r"], dtype=torch.float32) for i in items])
+    meta = [row + [int(i[k]) for k in META_KEYS] for row, i in zip(sizes, items, strict=True)]
+    batch = {"pixels": pixels, "meta": torch.tensor(meta, dtype=torch.int64).reshape(count, 9)}
+    batch["r"] = torch.tensor([float(i["r"]) for i in items], dtype=torch.float32)
     return batch
 
 
-def _canvas_shapes(first: dict | None, sizes: Tensor, channels=None) -> list[tuple[int, ...]]:
-    """(B, C, hmax, wmax) of each image key's canvas (at least 1x1)."""
-    channels = channels or [first[k].shape[0] for k in IMAGE_KEYS]
-    count = sizes.shape[0]
-    maxima = sizes.max(0).values.tolist() if count else [0] * 6
+def _canvas_shapes(channels: Sequence[int], sizes: list[list[int]]) -> list[tuple[int, ...]]:
+    """(B, C, hmax, wmax) of each image key's canvas (at least 1x1); ``sizes``: per item,
+    (h, w) of each image key in turn."""
+    count = len(sizes)
+    maxima = [max(column) for column in zip(*sizes, strict=True)] if count else [0] * 6
     return [
         (count, channels[n], max(maxima[2 * n], 1), max(maxima[2 * n + 1], 1))
         for n in range(len(IMAGE_KEYS))
@@ -266,7 +267,7 @@ def unpack(raw: dict) -> dict[str, tuple[Tensor, Tensor]]:
     (B, 2) int64 (h, w)), on the device ``raw["pixels"]`` is on."""
     meta = raw["meta"].cpu()
     sizes = meta[:, :6]
-    shapes = _canvas_shapes(None, sizes, channels=[3, 3, 1])
+    shapes = _canvas_shapes([3, 3, 1], sizes.tolist())
     out, offset = {}, 0
     for n, (key, shape) in enumerate(zip(IMAGE_KEYS, shapes, strict=True)):
         canvas = raw["pixels"][offset : offset + math.prod(shape)].view(shape)
@@ -371,9 +372,31 @@ def to_model_batch(
     if "pixels" not in raw:
         return {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v
                 for k, v in raw.items()}  # fmt: skip
+    with _one_thread(device):
+        return _model_batch(raw, tuple(input_size), device, train, generator, flip,
+                            random_erasing, method)  # fmt: skip
+
+
+@contextmanager
+def _one_thread(device: torch.device) -> Iterator[None]:
+    """torch's CPU ops on one thread meanwhile: the batch's ops are small, and spreading
+    each over the intra-op pool cost more than it gained here (8.4 ms per image against
+    1.0 on this shared 2-core machine, a smoke training's loader, measured)."""
+    threads = torch.get_num_threads()
+    if device.type != "cpu" or threads == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _model_batch(raw, size, device, train, generator, flip, random_erasing, method) -> dict:
+    """:func:`to_model_batch` of a packed batch."""
     from lib.data.loader import gaussian_mask_tensor
 
-    size = tuple(input_size)
     meta = raw["meta"]
     count = meta.shape[0]
     images = unpack({"pixels": raw["pixels"].to(device, non_blocking=True), "meta": meta})
@@ -438,13 +461,19 @@ class DeviceBatches:
     def __iter__(self) -> Iterator[dict]:
         ds = self.dataset
         size = getattr(ds, "input_size", None)
-        for raw in self.loader:
-            yield to_model_batch(
-                raw,
-                size,
-                self.device,
-                getattr(ds, "train", False),
-                self.generator,
-                flip=getattr(ds, "flip", 0.0),
-                random_erasing=getattr(ds, "random_erasing", 0.0),
-            )
+        batches = iter(self.loader)
+        while True:
+            with _one_thread(self.device):  # workers=0 decodes and collates here too
+                raw = next(batches, None)
+                if raw is None:
+                    return
+                batch = to_model_batch(
+                    raw,
+                    size,
+                    self.device,
+                    getattr(ds, "train", False),
+                    self.generator,
+                    flip=getattr(ds, "flip", 0.0),
+                    random_erasing=getattr(ds, "random_erasing", 0.0),
+                )
+            yield batch
