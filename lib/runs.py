@@ -115,15 +115,16 @@ def stage_config(profile: Profile, stage: str, model: str, dataset: str, **overr
     """A run of ``profile``'s settings for ``stage``: ``sr_pretrain`` (SR with MSE),
     ``sr_finetune`` (SR with Eq. 5), ``extractor`` (Eq. 9) or ``joint`` (Eq. 4)."""
     stages = {
-        "sr_pretrain": ("sr", profile.sr_pretrain, {"sr_loss": "mse", "loss_form": "paper_mean"}),
-        "sr_finetune": ("sr", profile.sr_finetune, {"sr_loss": "ffsr"}),
+        "sr_pretrain": ("sr", {"sr_loss": "mse", "loss_form": "paper_mean"}),
+        "sr_finetune": ("sr", {"sr_loss": "ffsr"}),
         # Eq. 9 alone: no SR term, so every loss form shares one extractor run
-        "extractor": ("extractor", profile.extractor, {"loss_form": "paper"}),
-        "joint": ("joint", profile.joint, {}),
+        "extractor": ("extractor", {"loss_form": "paper"}),
+        "joint": ("joint", {}),
     }
     if stage not in stages:
         raise ValueError(f"stage must be one of {', '.join(stages)}, got {stage!r}")
-    kind, settings, extra = stages[stage]
+    kind, extra = stages[stage]
+    settings = profile.stage_for(stage, dataset)
     extra = {**{"loss_form": profile.loss_form}, **extra}
     base = RunConfig(
         stage=kind,
