@@ -67,3 +67,22 @@ def test_the_committed_caviar_file_is_the_seeded_split_of_the_real_data():
         from_file = splits.load("caviar", SHARED_DATASETS, trial)
         assert "split_file" in from_file.meta
         assert splits.same_samples(from_file, datasets.load("caviar", SHARED_DATASETS, trial))
+
+
+def test_variants_build_their_trials_from_the_split_file(tmp_path, monkeypatch):
+    """Training's splits (lib.data.variants.build) come from the file when there is one: an
+    edited file moves identities between the halves, and the built variant follows it."""
+    from lib.data import variants
+
+    caviar_tree(tmp_path / "data")
+    folder = tmp_path / "splits"
+    path = splits.export("caviar", tmp_path / "data", folder)
+    data = json.loads(path.read_text())
+    data["trials"][0]["test_pids"] = sorted(data["trials"][1]["test_pids"])
+    path.write_text(json.dumps(data))
+    monkeypatch.setenv("RIPR_SPLITS", str(folder))
+    built = variants.build("caviar", tmp_path / "data", tmp_path / "out", trial=0)
+    assert built.meta["split_file"] == str(path)
+    expected = splits.from_file("caviar", tmp_path / "data", 0, path)
+    assert [s.path for s in built.query] == [s.path for s in expected.query]
+    assert [s.path for s in built.train] == [s.path for s in expected.train]

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from lib import tables
 from lib.data import variants
 from tests.layouts import caviar_tree, cuhk03_mat, market_tree, viper_tree, write_image
 
@@ -77,6 +78,35 @@ def test_mlr_market1501(tmp_path: Path) -> None:
             assert width == 64 and s.source is None and s.r == 1.0
 
 
+def test_mlr_market1501_vpfa_downsamples_one_camera_per_identity_everywhere(
+    tmp_path: Path,
+) -> None:
+    """VPFA's construction: per identity one of its cameras, drawn from the seed, is
+    down-sampled by {2, 3, 4} in every subset; queries and gallery keep every camera."""
+    market_tree(tmp_path / "data")
+    split = variants.build("mlr_market1501_vpfa", tmp_path / "data", tmp_path / "out", seed=3)
+    samples = split.train + split.query + split.gallery
+    assert {s.camid for s in split.query} == {0, 1}  # queries from every camera
+    lr = variants.lr_cameras(variants.VARIANTS["mlr_market1501_vpfa"], samples, 3)
+    assert set(lr) == {s.pid for s in samples}
+    for s in samples:
+        width = Image.open(s.path).size[0]
+        if s.camid == lr[s.pid]:
+            assert width in (32, 21, 16) and s.source
+        else:
+            assert width == 64 and s.source is None
+    assert any(s.source for s in split.train) and any(s.source is None for s in split.train)
+    cams = {}
+    for s in samples:
+        cams.setdefault(s.pid, set()).add(s.camid)
+    draws = [
+        variants.lr_cameras(variants.VARIANTS["mlr_market1501_vpfa"], samples, k) for k in range(20)
+    ]
+    multi = [pid for pid, c in cams.items() if len(c) > 1]
+    assert any(len({d[pid] for d in draws}) > 1 for pid in multi)  # the seed draws the camera
+    assert tables.dataset_column("mlr_market1501_vpfa") is None  # never MLR-Market1501's column
+
+
 def test_mlr_viper_trials_share_images(tmp_path: Path) -> None:
     viper_tree(tmp_path / "data", n=6)
     t0 = variants.build("mlr_viper", tmp_path / "data", tmp_path / "out", trial=0)
@@ -101,7 +131,9 @@ def test_parallel_equals_serial(tmp_path: Path) -> None:
     market_tree(tmp_path / "data")
     kind, data = "vr_market1501", tmp_path / "data"
     spec = variants.VARIANTS[kind]
-    jobs = [(str(p), str(tmp_path / "p" / p.name), 0, p.name) for p in sorted(data.rglob("*.jpg"))]
+    jobs = [
+        (str(p), str(tmp_path / "p" / p.name), 0, p.name, 0) for p in sorted(data.rglob("*.jpg"))
+    ]
     (tmp_path / "p").mkdir()
     serial = variants._run(spec, 0, jobs, 1, kind)
     for j in jobs:

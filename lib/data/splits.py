@@ -54,9 +54,10 @@ def _check_name(name: str) -> None:
 
 
 def split_path(name: str, folder: str | Path | None = None) -> Path:
-    """Where the split file of ``name`` lives (``data/splits/<name>.json`` by default)."""
+    """Where the split file of ``name`` lives (``data/splits/<name>.json`` by default;
+    ``$RIPR_SPLITS`` names another folder)."""
     _check_name(name)
-    return Path(folder or SPLITS_DIR) / f"{name}.json"
+    return Path(folder or os.environ.get("RIPR_SPLITS") or SPLITS_DIR) / f"{name}.json"
 
 
 def identities(name: str, root: str | Path) -> dict[int, list[Sample]]:

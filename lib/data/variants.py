@@ -10,6 +10,9 @@ mlr_viper           camera A (the query camera) by a factor drawn from {2, 3, 4}
 mlr_cuhk03          each pair's first camera likewise; the classic 1,367/100 splits
 mlr_market1501      camera 1 by {2, 3, 4}; LR queries from camera 1 only, HR gallery from
                     the other cameras (the protocol CAD-Net and later methods report)
+mlr_market1501_vpfa one camera per identity, drawn at random, by {2, 3, 4} in every subset;
+                    queries and gallery from every camera (VPFA's construction: another
+                    protocol, its numbers never share MLR-Market1501's column)
 caviar              nothing: CAVIAR's camera B is genuinely low resolution
 market1501, msmt17, nothing: the original datasets, with r computed (Fig. 2 trains on them)
 synthetic
@@ -48,6 +51,7 @@ import numpy as np
 from PIL import Image
 from tqdm.auto import tqdm
 
+from lib.data import splits
 from lib.data.datasets import load
 from lib.data.resolution import downsample, round_half_up, size_at
 from lib.data.samples import Sample, Split
@@ -61,7 +65,7 @@ class VariantSpec:
     base: str
     widths: tuple[int, int] | None = None  # VR: new width drawn from [lo, hi)
     factors: tuple[int, ...] | None = None  # MLR: down-sampling factors
-    lr_camera: int = 0  # MLR: the (0-based) camera whose images are down-sampled
+    lr_camera: int = 0  # MLR: the (0-based) camera down-sampled; -1: one drawn per identity
     lr_queries_only: bool = False  # MLR-Market: queries from lr_camera, gallery from the rest
     scale: float | None = None  # fixed resolution: every image to scale times its width
 
@@ -72,6 +76,7 @@ VARIANTS: dict[str, VariantSpec] = {
     "mlr_viper": VariantSpec("viper", factors=(2, 3, 4)),
     "mlr_cuhk03": VariantSpec("cuhk03", factors=(2, 3, 4)),
     "mlr_market1501": VariantSpec("market1501", factors=(2, 3, 4), lr_queries_only=True),
+    "mlr_market1501_vpfa": VariantSpec("market1501", factors=(2, 3, 4), lr_camera=-1),
     "caviar": VariantSpec("caviar"),
     "vr_synthetic": VariantSpec("synthetic", widths=(8, 32)),
     "market1501": VariantSpec("market1501"),  # the originals (Fig. 2 trains on them)
@@ -85,9 +90,12 @@ VARIANTS.update(
 )
 
 
-def target_width(spec: VariantSpec, width: int, camid: int, seed: int, key: str) -> int | None:
+def target_width(
+    spec: VariantSpec, width: int, camid: int, seed: int, key: str, lr_camera: int | None = None
+) -> int | None:
     """The width an image ``width`` px wide is down-sampled to under ``spec``, or None to keep
-    it as it is (nothing to do, or a drawn width not below its own: never enlarged)."""
+    it as it is (nothing to do, or a drawn width not below its own: never enlarged).
+    ``lr_camera``: the camera down-sampled for this image's identity (default: the spec's)."""
     if spec.scale is not None:
         new_width = round_half_up(width * spec.scale)
         return new_width if new_width < width else None
@@ -96,21 +104,35 @@ def target_width(spec: VariantSpec, width: int, camid: int, seed: int, key: str)
     rng = np.random.default_rng([seed, zlib.crc32(key.encode())])
     if spec.widths is not None:
         new_width = int(rng.integers(spec.widths[0], spec.widths[1]))
-    elif camid != spec.lr_camera:
+    elif camid != (spec.lr_camera if lr_camera is None else lr_camera):
         return None
     else:
         new_width = round_half_up(width / int(rng.choice(spec.factors)))
     return new_width if new_width < width else None
 
 
-def _degrade(spec: VariantSpec, seed: int, job: tuple[str, str, int, str]) -> tuple:
+def lr_cameras(spec: VariantSpec, samples, seed: int) -> dict[int, int]:
+    """The camera down-sampled for each identity: the spec's own, or (``lr_camera = -1``) one
+    of the identity's cameras drawn from (seed, pid), independent of order and trial."""
+    cams: dict[int, set[int]] = {}
+    for s in samples:
+        cams.setdefault(s.pid, set()).add(s.camid)
+    if spec.lr_camera >= 0:
+        return dict.fromkeys(cams, spec.lr_camera)
+    return {
+        pid: sorted(c)[int(np.random.default_rng([seed, 7, pid & 0xFFFFFFFF]).integers(len(c)))]
+        for pid, c in cams.items()
+    }
+
+
+def _degrade(spec: VariantSpec, seed: int, job: tuple[str, str, int, str, int]) -> tuple:
     """Down-sample one image as ``spec`` says (written to ``dest`` unless already there).
 
     Returns (path to read, new width, new height, original width, original height)."""
-    source, dest, camid, key = job
+    source, dest, camid, key, lr_camera = job
     with Image.open(source) as im:
         width, height = im.size
-        new_width = target_width(spec, width, camid, seed, key)
+        new_width = target_width(spec, width, camid, seed, key, lr_camera)
         if new_width is None:
             return source, width, height, width, height
         r = new_width / width  # relative to this image: its width_max is not known yet
@@ -178,7 +200,9 @@ def build(
     spec, root = VARIANTS[kind], Path(root).expanduser()
     folder = _variant_dir(kind, root, Path(out_dir), seed, load_options)
     manifest = folder / f"manifest-trial{trial}.csv"
-    base = load(spec.base, root, trial, **load_options)
+    # the identity split of a trial comes from data/splits/ where the dataset has a file there
+    base = splits.load(spec.base, root, trial) if not load_options else None
+    base = base or load(spec.base, root, trial, **load_options)
     if manifest.is_file():
         return _read(manifest, kind, base, trial)
     split = _restrict(base, spec)
@@ -187,11 +211,13 @@ def build(
     (folder / "settings.json").write_text(json.dumps(settings, default=str))
     unique = {s.path: s for subset in split.subsets().values() for s in subset}
     common = os.path.commonpath(list(unique)) if len(unique) > 1 else str(Path(*unique).parent)
+    lr_cam = lr_cameras(spec, unique.values(), seed)
     jobs = [
-        (path, str(folder / "images" / Path(rel).with_suffix(".png")), sample.camid, rel)
+        (path, str(folder / "images" / Path(rel).with_suffix(".png")), sample.camid, rel,
+         lr_cam[sample.pid])
         for path, sample in unique.items()
         for rel in [os.path.relpath(path, common)]
-    ]
+    ]  # fmt: skip
     workers = workers or min(2, os.cpu_count() or 1)
     done = dict(zip(unique, _run(spec, seed, jobs, workers, kind), strict=True))
     width_max = max(w0 for *_, w0, _ in done.values())
