@@ -43,7 +43,7 @@ def _flat_columns(columns: pd.Index) -> list[str]:
 
 
 def to_markdown(table: pd.DataFrame) -> str:
-    """``table`` as a Markdown table: floats with one decimal, missing values as ``–``,
+    """``table`` as a Markdown table: floats with 3 significant digits, missing values as ``–``,
     MultiIndex columns flattened into one header row."""
     shown = table.set_axis(_flat_columns(table.columns), axis=1).astype(object)
     return shown.where(shown.notna(), None).to_markdown(floatfmt=".3g", missingval=MISSING)
@@ -55,7 +55,7 @@ def latex_escape(text: str) -> str:
 
 
 def to_latex(table: pd.DataFrame, caption: str = "") -> str:
-    """``table`` as a LaTeX (booktabs) table: floats with one decimal, missing values as
+    """``table`` as a LaTeX (booktabs) table: floats with 3 significant digits, missing values as
     ``--``, labels, cells and caption escaped, MultiIndex columns as multicolumns."""
     return table.to_latex(
         float_format="%.3g",

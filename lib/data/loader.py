@@ -1,6 +1,6 @@
 """The torch Dataset of the pipeline and the identity sampler used in training.
 
-Each item is the dict of DESIGN.md: ``img`` (the image, up-sampled bilinearly to the model
+Each item is a dict: ``img`` (the image, up-sampled bilinearly to the model
 input size: the input of FFSR, Eq. 3), ``hr`` (its high-resolution source at the same size:
 I^h of Eq. 4-5), ``pid``, ``camid``, ``r`` (the resolution of Sec. 3) and ``mask`` (the
 foreground weight map M of Eq. 5: the dataset's exact mask where it has one, else the

@@ -1,7 +1,7 @@
 """Reported numbers shipped with the package: the paper's Tables 1-3 and later methods.
 
-The CSVs are copies of ``../shared/reference/`` (see ``README.md`` beside them for their
-sources), kept inside ``lib`` so that an installed package or a fresh clone can read them.
+The CSVs were transcribed from the paper and the collections named in ``README.md`` beside
+them (their sources), kept inside ``lib`` so that an installed package or a fresh clone can read them.
 Every figure in them is somebody's reported result, never a measurement of this project;
 :mod:`lib.tables` labels them as such.
 """
