@@ -188,33 +188,18 @@ def objective_claims(
     if base:
         c = {s: corners(g) for s, g in base.items()}
         lo = min(next(iter(base.values())).index)
-        metric = "O"
-        rows.append(
-            curve_claim(
-                f"O rises as both resolutions fall: O({lo:g},{lo:g}) > O(1,1)",
-                "Fig. 2a",
-                "Fig. 2a: rises",
-                {s: (v[0], v[2]) for s, v in c.items()},
-                dataset=dataset,
-                protocol=protocol,
-                metric=metric,
-            )
-        )
-        rows.append(
-            curve_claim(
-                f"O rises as the query's resolution falls: O({lo:g},1) > O(1,1)",
-                "Fig. 2b",
-                "Fig. 2b: rises",
-                {s: (v[1], v[2]) for s, v in c.items()},
-                dataset=dataset,
-                protocol=protocol,
-                metric=metric,
-            )
-        )
-        rows.append(curve_claim(
-            f"mismatch is harder than low resolution: O({lo:g},1) > O({lo:g},{lo:g})", "Fig. 2",
-            "Fig. 2: (b) more abrupt than (a)", {s: (v[1], v[0]) for s, v in c.items()},
-            dataset=dataset, protocol=protocol, metric=metric))  # fmt: skip
+        fig2 = (
+            (f"O rises as both resolutions fall: O({lo:g},{lo:g}) > O(1,1)", "Fig. 2a",
+             "Fig. 2a: rises", 0, 2),
+            (f"O rises as the query's resolution falls: O({lo:g},1) > O(1,1)", "Fig. 2b",
+             "Fig. 2b: rises", 1, 2),
+            (f"mismatch is harder than low resolution: O({lo:g},1) > O({lo:g},{lo:g})", "Fig. 2",
+             "Fig. 2: (b) more abrupt than (a)", 1, 0),
+        )  # fmt: skip
+        for claim, source, paper, i, j in fig2:
+            pairs = {s: (v[i], v[j]) for s, v in c.items()}
+            rows.append(curve_claim(claim, source, paper, pairs, dataset=dataset,
+                                    protocol=protocol, metric="O"))  # fmt: skip
     for label, per_seed in grids.items():
         if label == "ResNet" or not base:
             continue

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import http.server
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -125,3 +129,16 @@ def cuhk03_mat(root: Path, pids_per_pair: int = 3, empty: tuple[int, int, int] =
         tests[0, 0] = store(np.array([[1, 2], [1, 3]]).T)  # (pair, pid) rows, stored transposed
         tests[0, 1] = store(np.array([[1, 1], [2, 2]]).T)
     return path
+
+
+@contextmanager
+def loopback_server(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+    """An HTTP server on 127.0.0.1 (a free port) answering with ``handler``, in a thread;
+    yields its base URL and shuts it down after."""
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

@@ -7,7 +7,6 @@ import hashlib
 import http.server
 import io
 import tarfile
-import threading
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +17,7 @@ from PIL import Image
 from lib.data import download
 from lib.data.datasets import load
 from lib.weights import DownloadError
+from tests.layouts import loopback_server
 
 
 def image_bytes(fmt: str) -> bytes:
@@ -87,13 +87,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def server() -> Iterator[str]:
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with loopback_server(Handler) as url:
+        yield url
 
 
 @pytest.fixture

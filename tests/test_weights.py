@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import http.server
-import threading
 from collections.abc import Iterator
 
 import pytest
 
 from lib import weights
 from lib.models import build_model
+from tests.layouts import loopback_server
 
 PAYLOAD = bytes(range(256)) * 64  # 16 kB stands in for a weights file
 PREFIX = hashlib.sha256(PAYLOAD).hexdigest()[:8]
@@ -39,14 +39,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def server() -> Iterator[str]:
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with loopback_server(Handler) as url:
+        yield url
 
 
 @pytest.fixture
