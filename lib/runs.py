@@ -76,6 +76,9 @@ class RunConfig:
     workers: int = 0
 
     def __post_init__(self) -> None:
+        if "synthetic" in self.dataset and self.data_root:
+            # the embedded data does not live under a data root: keep it out of the run's key
+            object.__setattr__(self, "data_root", "")
         if self.stage not in STAGES:
             raise ValueError(f"stage must be one of {STAGES}, got {self.stage!r}")
         if self.sr_loss not in SR_LOSSES:

@@ -228,3 +228,18 @@ def test_gradient_clipping_limits_each_step(data: Path, tmp_path: Path) -> None:
     row = dict(zip(log[0].split(","), log[1].split(","), strict=True))
     assert float(row["clipped_fraction"]) == 1.0 and float(row["grad_norm_median"]) > 1e-9
     assert "clipped_fraction" not in (free.dir / "log.csv").read_text()
+
+
+def test_the_embedded_data_does_not_key_runs_by_a_data_root():
+    """A user's DATA_ROOT does not change (or invalidate) runs of the synthetic variants,
+    which do not live under it; real datasets keep theirs in the key."""
+    from lib import profiles
+    from lib.runs import stage_config
+
+    p = profiles.get("smoke")
+    a = stage_config(p, "extractor", "resnet", "vr_synthetic", data_root="/somewhere/data")
+    b = stage_config(p, "extractor", "resnet", "vr_synthetic")
+    assert a.data_root == "" and a.name == b.name
+    c = stage_config(p, "extractor", "resnet", "caviar", data_root="/somewhere/data")
+    d = stage_config(p, "extractor", "resnet", "caviar", data_root="/elsewhere")
+    assert c.data_root == "/somewhere/data" and c.name != d.name
