@@ -147,7 +147,8 @@ CPU = Profile(
     },
     # 600 training identities (4,800 images): a from-scratch ResNet-10 generalises better
     # from 4 epochs of them than from 16 of 150 identities (VR-Synthetic Rank-1 12.3% vs 8.5%,
-    # notebook 10's measurement); the stages keep the images seen per run (synthetic_stages)
+    # seed 0, measured with train_extractor and these overrides before the design was fixed);
+    # the stages keep the images seen per run (synthetic_stages)
     synthetic=Synthetic(num_train_ids=600, height=64, width=32, families_per_clan=(2, 3)),
     synthetic_stages={
         "sr_pretrain": Stage(epochs=2, lr=1e-3, optimizer="adam", weight_decay=0.0),
