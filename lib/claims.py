@@ -164,6 +164,13 @@ def claims_frame(rows: Iterable[Mapping]) -> pd.DataFrame:
     return frame[COLUMNS].reset_index(drop=True)
 
 
+def grids_by_seed(long: pd.DataFrame, network: str) -> dict[int, pd.DataFrame]:
+    """O(r1, r2) grids of ``network`` per seed from the long records notebooks 01 and 08 write
+    (columns ``network``, ``seed``, ``r1``, ``r2``, ``O``): what :func:`objective_claims` takes."""
+    part = long[long["network"] == network]
+    return {s: g.pivot(index="r1", columns="r2", values="O") for s, g in part.groupby("seed")}
+
+
 def _rise(grid: pd.DataFrame) -> float:
     """How much O(r, 1) rises from r = 1 to the lowest r (Fig. 2b's and 4b's slope)."""
     lo, hi = min(grid.index), max(grid.index)

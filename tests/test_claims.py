@@ -83,3 +83,14 @@ def test_claims_frame_has_the_interface_columns():
     assert {"claim", "dataset", "n", "difference", "ci_low", "ci_high", "verdict"} <= set(frame)
     with pytest.raises(ValueError, match="lack the columns"):
         claims.claims_frame([{"claim": "x"}])
+
+
+def test_grids_by_seed_pivots_the_long_records_back():
+    rs = [0.25, 1.0]
+    g = _grid(rs, 0.2, 0.3)
+    long = g.rename_axis(index="r1", columns="r2").stack().rename("O").reset_index()
+    long = pd.concat([long.assign(network="ResNet", seed=s) for s in (0, 1)])
+    grids = claims.grids_by_seed(long, "ResNet")
+    assert sorted(grids) == [0, 1]
+    assert np.allclose(grids[1].to_numpy(), g.to_numpy(dtype=float))
+    assert claims.grids_by_seed(long, "RIFE") == {}
