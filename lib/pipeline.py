@@ -1,7 +1,7 @@
 """The three training steps of Sec. 5.2 chained for a model, as the notebooks use them.
 
-1. ``train_sr``: SR pre-training with the MSE loss (the paper does it on ImageNet: pass
-   ``sr_images`` for an image folder; by default the HR images of the target training set),
+1. ``train_sr``: SR pre-training with the MSE loss (the paper does it on ImageNet: set
+   ``Data.sr_images`` to an image folder; by default the HR images of the target training set),
    then, for FFSR, fine-tuning with L_FFSR (Eq. 5) on the ReID training set. AE is the same
    network with both steps on the MSE.
 2. ``train_extractor``: the feature extractor (RIFE or a baseline) with L_RIFE (Eq. 9) on the
@@ -16,7 +16,7 @@ notebook that asks for the same settings.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from lib.profiles import Profile
 from lib.runs import stage_config
@@ -53,12 +53,15 @@ def sr_of(model: str) -> str:
 
 @dataclass(frozen=True)
 class Data:
-    """Which split a pipeline trains on: a variant kind, its data root, trial and seed."""
+    """Which split a pipeline trains on: a variant kind, its data root, trial and seed; and
+    ``sr_images``, an image folder for the SR module's MSE pre-training (Sec. 5.2: a generic
+    image set; empty: the target training set's images)."""
 
     dataset: str
     data_root: str = ""
     trial: int = 0
     seed: int = 0
+    sr_images: str = ""
 
 
 def _fit(profile: Profile, stage: str, model: str, data: Data, device, progress, **kw) -> Run:
@@ -81,17 +84,20 @@ def train_sr(
     data: Data,
     *,
     mask: str = "gaussian",
-    sr_images: str = "",
     device=None,
     progress: bool = True,
 ) -> list[Run]:
-    """Step 1 for SR module ``sr``: [MSE pre-training, fine-tuning] (Sec. 5.2). FFSR is
-    fine-tuned with Eq. 5 under ``mask`` ("gaussian", "auto": the dataset's own masks, or "person":
-    computed person masks, :mod:`lib.data.person_masks`),
-    AE / SRCNN / VDSR with the MSE."""
+    """Step 1 for SR module ``sr``: [MSE pre-training, fine-tuning] (Sec. 5.2). The
+    pre-training reads ``data.sr_images`` where given (one run then serves every trial: the
+    folder does not depend on the identity split). FFSR is fine-tuned with Eq. 5 under
+    ``mask`` ("gaussian", "auto": the dataset's own masks, or "person": computed person
+    masks, :mod:`lib.data.person_masks`), AE / SRCNN / VDSR with the MSE."""
     # AE and FFSR are one network: they share the MSE pre-training and differ from there on.
     pre_name = "ffsr" if sr == "ae" else sr
-    pre = _fit(profile, "sr_pretrain", pre_name, data, device, progress, sr_images=sr_images)
+    pre_data = replace(data, trial=0) if data.sr_images else data
+    pre = _fit(
+        profile, "sr_pretrain", pre_name, pre_data, device, progress, sr_images=data.sr_images
+    )
     extra = {"mask": mask} if sr_loss_of(sr) == "ffsr" else {"sr_loss": "mse"}
     fine = _fit(profile, "sr_finetune", sr, data, device, progress, init=(pre.dir.name,), **extra)
     return [pre, fine]

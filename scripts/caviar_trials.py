@@ -1,12 +1,16 @@
 """CAVIAR at protocol strength: ResNet, FFSR, RIFE and FFSR+RIFE over identity-split trials.
 
 Usage: python scripts/caviar_trials.py [--profile cpu] [--data-root ../shared/datasets]
-       [--trials 10]            (what `make caviar` runs)
+       [--trials 10] [--sr-images FOLDER]   (what `make caviar` runs)
 
 CAVIAR (Sec. 5.1) is real low-resolution data: LR queries from camera B against an HR
 gallery from camera A, the 50 two-camera identities split in halves for training and testing,
 10 random splits. Every network is trained on each split (Table 3's pipeline, seed 0) and the
-per-trial records go to ``figures/caviar_seeds.csv``; the claims table (notebook 11) pairs
+per-trial records go to ``figures/caviar_seeds.csv``. The SR modules' MSE pre-training (the
+paper's "generic image set") reads ``--sr-images``: by default the PETA persons under the data
+root (``<data-root>/peta``, about 10,900 real pedestrian images of five other datasets, none of
+CAVIAR's), one run shared by every trial; where that folder is absent, each trial's CAVIAR
+training images. the claims table (notebook 11) pairs
 them by trial. Prints mean, std and n per row and each row's paired difference to ResNet with
 its 95% interval; writes ``figures/caviar.{csv,md,tex}``. Runs are reused when present, so an
 interrupted run resumes at the trial it stopped in.
@@ -39,8 +43,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", default="cpu", choices=sorted(profiles.PROFILES))
     parser.add_argument("--data-root", default=str(ROOT.parent / "shared" / "datasets"))
     parser.add_argument("--trials", type=int, default=10)
+    parser.add_argument(
+        "--sr-images",
+        help="image folder for the SR MSE pre-training (default: <data-root>/peta if present, "
+        "else the CAVIAR training images)",
+    )
     parser.add_argument("--device", default="auto")
     args = parser.parse_args(argv)
+    if args.sr_images is None:
+        peta = Path(args.data_root) / "peta"
+        args.sr_images = str(peta.resolve()) if peta.is_dir() else ""
+    elif not Path(args.sr_images).is_dir():
+        print(f"caviar_trials: --sr-images {args.sr_images} is not a folder", file=sys.stderr)
+        return 1
+    print("SR pre-training images:", args.sr_images or "each trial's CAVIAR training set")
 
     try:
         load("caviar", args.data_root, 0)
@@ -52,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     start, records = time.time(), []
     for trial in range(args.trials):
         t0 = time.time()
-        data = Data("caviar", args.data_root, trial, 0)
+        data = Data("caviar", args.data_root, trial, 0, sr_images=args.sr_images)
         records += table3_records(profile, data, methods=METHODS, device=device, progress=False)
         print(f"trial {trial}: {time.time() - t0:.0f} s", flush=True)
     frame = pd.DataFrame(records)
@@ -75,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     table = pd.DataFrame(rows).set_index("method").round(2)
     caption = (
-        f"CAVIAR, profile {args.profile} ({profile.backbone}), {args.trials} identity-split trials: "
+        f"CAVIAR, profile {args.profile} ({profile.backbone}), {args.trials} identity-split trials, "
+        f"SR pre-trained on {Path(args.sr_images).name if args.sr_images else 'CAVIAR'}: "
         "Rank-1 (%), mean, std, n, paired difference to ResNet with its 95% t-interval"
     )
     report.save_table(table, "caviar", out, caption=caption)

@@ -58,3 +58,21 @@ def test_table3_sing_is_trained_with_the_plain_squared_error(recorded):
         assert joint.sr_loss == "ffsr" and joint.mask == "gaussian"
     srcnn_fine = [c for c in _by(recorded, "sr", "srcnn") if c.init]
     assert {c.sr_loss for c in srcnn_fine} == {"mse"}
+
+
+def test_sr_pretraining_on_an_image_folder_is_one_run_for_every_trial(recorded):
+    profile = profiles.get("smoke")
+    for trial in (0, 1):
+        pipeline.train_sr(profile, "ffsr", Data("caviar", "root", trial, sr_images="/peta"))
+    pre = [c for c in recorded if c.stage == "sr" and not c.init]
+    fine = [c for c in recorded if c.stage == "sr" and c.init]
+    assert [c.sr_images for c in pre] == ["/peta", "/peta"]
+    assert pre[0].name == pre[1].name and pre[0].trial == 0  # the folder has no split
+    assert [c.trial for c in fine] == [0, 1] and {c.sr_images for c in fine} == {""}
+    assert {c.init for c in fine} == {(pre[0].name,)}
+    # without a folder, each trial pre-trains on its own training images
+    recorded.clear()
+    for trial in (0, 1):
+        pipeline.train_sr(profile, "ffsr", Data("caviar", "root", trial))
+    pre = [c for c in recorded if c.stage == "sr" and not c.init]
+    assert [c.trial for c in pre] == [0, 1] and pre[0].name != pre[1].name
