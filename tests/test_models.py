@@ -5,7 +5,7 @@ import pytest
 import torch
 import torchvision
 
-from lib.models import MODELS, build_model
+from lib.models import MODELS, NetworkSpec, build_model, extractor_network
 from lib.models.backbones import cache_dir
 
 PAPER_ROWS = [
@@ -31,6 +31,33 @@ def _expected_pairs(name):
 
 def test_every_table_row_has_a_name():
     assert set(PAPER_ROWS) <= set(MODELS)
+
+
+# name -> (SR module, bilinear network with the same extractor), written out by hand
+STRUCTURE = {
+    "ffsr_rife": ("ffsr", "rife"),
+    "sing": ("srcnn", "resnet"),
+    "srcnn_resnet": ("srcnn", "resnet"),
+    "ffsr_code_rife": ("ffsr_code", "rife"),
+    "rife": ("bilinear", "rife"),
+    "two_resnet_learned": ("bilinear", "two_resnet_learned"),
+}
+
+
+@pytest.mark.parametrize("name", list(STRUCTURE))
+def test_spec_gives_sr_module_and_extractor_network(name):
+    sr, bilinear = STRUCTURE[name]
+    assert MODELS[name].sr == sr and extractor_network(name) == bilinear
+    assert MODELS[bilinear] == NetworkSpec("bilinear", MODELS[name].extractor)
+
+
+def test_every_extractor_network_is_bilinear_with_the_same_extractor():
+    for name, spec in MODELS.items():
+        assert MODELS[extractor_network(name)] == NetworkSpec("bilinear", spec.extractor)
+    with pytest.raises(ValueError, match="unknown model"):
+        extractor_network("resnet_101")
+    with pytest.raises(ValueError, match="feature extractor"):
+        NetworkSpec("bilinear", "vgg16")
 
 
 @pytest.mark.parametrize("name", list(MODELS))

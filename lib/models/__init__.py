@@ -5,7 +5,10 @@
 "weights": [(w_L, w_H), ...]}`` (one pair of (B,) tensors per DSB / learned fusion; empty
 where there is none). Images are in [0, 1], already up-sampled bilinearly to the input size.
 
-Names (``MODELS``) describe structure, not depth: the trunk is the ``backbone`` option
+``MODELS`` maps each name to a :class:`NetworkSpec`: its SR module (``sr``, a name of
+``SR_MODELS``) and its feature extractor kind (``extractor``); ``extractor_network(name)`` is
+the bilinear network with the same extractor (``ffsr_rife`` -> ``rife``, ``sing`` ->
+``resnet``). Names describe structure, not depth: the trunk is the ``backbone`` option
 (resnet10 / resnet18 / resnet34 / resnet50, default resnet50 as in the paper, or mobilenetv2),
 so a small profile can run every row on a small trunk. ``backbone="mobilenetv2"`` puts
 torchvision's MobileNetV2 in place of the ResNet in resnet, two_resnet, two_resnet_learned,
@@ -48,6 +51,8 @@ ae/ffsr (full-resolution channels, 32) and ffsr_code (64), ``depth`` for vdsr, a
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from torch import Tensor, nn
 
@@ -130,56 +135,85 @@ def _extractor(
     raise ValueError(f"unknown feature extractor {kind!r}")
 
 
-def _network(kind: str, default_sr: str) -> Callable[..., ReIDNet]:
-    def build(
-        num_classes: int,
-        *,
-        sr: str = default_sr,
-        backbone: str = "resnet50",
-        pretrained: bool = False,
-        feat_dim: int = 256,
-        fuse_stem: bool = False,
-        predictor: str | None = None,
-        sr_options: Mapping[str, dict] | None = None,
-    ) -> ReIDNet:
-        extractor = _extractor(
-            kind, num_classes, backbone, pretrained, feat_dim, fuse_stem, predictor
-        )
-        return ReIDNet(build_sr(sr, **(sr_options or {}).get(sr, {})), extractor)
-
-    build.__doc__ = f"{default_sr} SR + {kind} extractor; see lib.models for the options."
-    return build
+EXTRACTORS = ("resnet", "two_resnet", "two_resnet_learned", "rife", "densenet121", "se_resnet")
 
 
-MODELS: dict[str, Callable[..., ReIDNet]] = {
-    "resnet": _network("resnet", "bilinear"),
-    "two_resnet": _network("two_resnet", "bilinear"),
-    "two_resnet_learned": _network("two_resnet_learned", "bilinear"),
-    "rife": _network("rife", "bilinear"),
-    "densenet121": _network("densenet121", "bilinear"),
-    "se_resnet": _network("se_resnet", "bilinear"),
-    "sing": _network("resnet", "srcnn"),
+@dataclass(frozen=True)
+class NetworkSpec:
+    """A network of Tables 1-3 (Eq. 3): which SR module (the ``M_FFSR`` slot; "bilinear": none
+    learned) sits in front of which feature extractor (the ``M_RIFE`` slot)."""
+
+    sr: str  # a name of SR_MODELS
+    extractor: str  # a kind of EXTRACTORS
+
+    def __post_init__(self) -> None:
+        if self.sr not in SR_MODELS:
+            raise ValueError(f"unknown SR model {self.sr!r}; valid names: {', '.join(SR_MODELS)}")
+        if self.extractor not in EXTRACTORS:
+            raise ValueError(f"unknown feature extractor {self.extractor!r}")
+
+
+def _assemble(
+    spec: NetworkSpec,
+    num_classes: int,
+    *,
+    sr: str,
+    backbone: str = "resnet50",
+    pretrained: bool = False,
+    feat_dim: int = 256,
+    fuse_stem: bool = False,
+    predictor: str | None = None,
+    sr_options: Mapping[str, dict] | None = None,
+) -> ReIDNet:
+    extractor = _extractor(
+        spec.extractor, num_classes, backbone, pretrained, feat_dim, fuse_stem, predictor
+    )
+    return ReIDNet(build_sr(sr, **(sr_options or {}).get(sr, {})), extractor)
+
+
+MODELS: dict[str, NetworkSpec] = {
+    **{kind: NetworkSpec("bilinear", kind) for kind in EXTRACTORS},
+    "sing": NetworkSpec("srcnn", "resnet"),
     **{
-        f"{sr}_{kind}": _network(kind, sr)
+        f"{sr}_{kind}": NetworkSpec(sr, kind)
         for sr in ("srcnn", "vdsr", "ae", "ffsr", "ffsr_code")
         for kind in ("resnet", "rife")
     },
 }
 
+# the bilinear network of each extractor kind (the bare kinds above)
+_BILINEAR = {spec.extractor: name for name, spec in MODELS.items() if spec.sr == "bilinear"}
 
-def build_model(name: str, num_classes: int, **options) -> ReIDNet:
-    """The network ``name`` of ``MODELS`` (Tables 1-3) with ``num_classes`` identities."""
+
+def _spec(name: str) -> NetworkSpec:
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; valid names: {', '.join(MODELS)}")
-    return MODELS[name](num_classes, **options)
+    return MODELS[name]
+
+
+def extractor_network(name: str) -> str:
+    """The bilinear network with network ``name``'s feature extractor (``ffsr_rife`` ->
+    ``rife``, ``sing`` -> ``resnet``, ``rife`` -> ``rife``): what trains the extractor alone on
+    bilinear up-sampled images before the SR module goes in front (Sec. 5.2)."""
+    return _BILINEAR[_spec(name).extractor]
+
+
+def build_model(name: str, num_classes: int, **options: Any) -> ReIDNet:
+    """The network ``name`` of ``MODELS`` (Tables 1-3) with ``num_classes`` identities; see
+    the module docstring for ``options`` (``sr`` overrides the spec's SR module)."""
+    spec = _spec(name)
+    return _assemble(spec, num_classes, **{"sr": spec.sr, **options})
 
 
 __all__ = [
+    "EXTRACTORS",
     "MODELS",
     "SR_MODELS",
+    "NetworkSpec",
     "ReIDNet",
     "build_model",
     "build_sr",
     "complexity",
     "count_macs",
+    "extractor_network",
 ]
