@@ -6,25 +6,26 @@ A ``smoke`` run (tests, nbval) writes under ``runs/smoke/figures`` and never ove
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pandas as pd
 
-from lib.data.paths import PROJECT_ROOT
+from lib.settings import from_environment
 
 
 def figures_dir(profile: str) -> Path:
-    """``figures/`` for the cpu and paper profiles, ``runs/smoke/figures`` for smoke."""
-    base = Path(os.environ.get("RIPR_OUTPUT", PROJECT_ROOT))
-    folder = base / "runs" / "smoke" / "figures" if profile == "smoke" else base / "figures"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    """``figures/`` for the cpu and paper profiles, ``runs/smoke/figures`` for smoke, under
+    ``$RIPR_OUTPUT`` (default: the checkout; :mod:`lib.settings`). Not created here: the
+    ``save_*`` functions create the folder they write into."""
+    base = from_environment().output
+    return base / "runs" / "smoke" / "figures" if profile == "smoke" else base / "figures"
 
 
-def save_figure(fig, name: str, folder: Path) -> list[Path]:
+def save_figure(fig, name: str, folder: str | Path) -> list[Path]:
     """Save a matplotlib figure as ``name.pdf`` and ``name.png`` (110 dpi, small enough to
-    keep in git for the README) in ``folder``."""
+    keep in git for the README) in ``folder`` (created if missing)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
     paths = [folder / f"{name}.pdf", folder / f"{name}.png"]
     for path in paths:
         fig.savefig(path, bbox_inches="tight", dpi=110)
@@ -66,11 +67,14 @@ def to_latex(table: pd.DataFrame, caption: str = "") -> str:
     )
 
 
-def save_table(table: pd.DataFrame, name: str, folder: Path, caption: str = "") -> list[Path]:
-    """Write ``table`` as CSV, Markdown (caption as a line above) and LaTeX in ``folder``.
+def save_table(table: pd.DataFrame, name: str, folder: str | Path, caption: str = "") -> list[Path]:
+    """Write ``table`` as CSV, Markdown (caption as a line above) and LaTeX in ``folder``
+    (created if missing).
 
     Missing values are empty in the CSV, ``–`` in Markdown and ``--`` in LaTeX;
     MultiIndex columns keep their levels in CSV and LaTeX and are flattened in Markdown."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
     paths = [folder / f"{name}.csv", folder / f"{name}.md", folder / f"{name}.tex"]
     table.to_csv(paths[0])
     markdown = to_markdown(table)
@@ -79,17 +83,20 @@ def save_table(table: pd.DataFrame, name: str, folder: Path, caption: str = "") 
     return paths
 
 
-def save_records(records: pd.DataFrame, name: str, folder: Path) -> Path:
-    """Write per-seed (or per-trial) records as ``name.csv`` in ``folder``: the raw values
-    the summaries and the claims table (:mod:`lib.claims`) are computed from."""
+def save_records(records: pd.DataFrame, name: str, folder: str | Path) -> Path:
+    """Write per-seed (or per-trial) records as ``name.csv`` in ``folder`` (created if
+    missing): the raw values the summaries and the claims table (:mod:`lib.claims`) are
+    computed from."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.csv"
     records.to_csv(path, index=False)
     return path
 
 
-def load_records(name: str, folder: Path) -> pd.DataFrame:
+def load_records(name: str, folder: str | Path) -> pd.DataFrame:
     """Records written by :func:`save_records`; a missing file says which notebook writes it."""
-    path = folder / f"{name}.csv"
+    path = Path(folder) / f"{name}.csv"
     if not path.is_file():
         raise FileNotFoundError(f"{path} is missing: run the notebook that writes {name}.csv first")
     return pd.read_csv(path)

@@ -33,8 +33,9 @@ from pathlib import Path
 
 from lib.data import datasets
 from lib.data.samples import Sample, Split, relabel
+from lib.settings import PROJECT_ROOT, from_environment
 
-SPLITS_DIR = Path(__file__).resolve().parents[2] / "data" / "splits"
+SPLITS_DIR = PROJECT_ROOT / "data" / "splits"  # the default; $RIPR_SPLITS moves it
 FORMAT = 1
 # dataset -> (trials, query camera), as lib.data.datasets defines them
 PROTOCOLS = {"viper": (10, 0), "caviar": (10, 1)}
@@ -54,10 +55,10 @@ def _check_name(name: str) -> None:
 
 
 def split_path(name: str, folder: str | Path | None = None) -> Path:
-    """Where the split file of ``name`` lives (``data/splits/<name>.json`` by default;
-    ``$RIPR_SPLITS`` names another folder)."""
+    """Where the split file of ``name`` lives: in ``folder`` when given, else in
+    ``$RIPR_SPLITS``, else in ``data/splits/`` (:mod:`lib.settings`). Nothing is created."""
     _check_name(name)
-    return Path(folder or os.environ.get("RIPR_SPLITS") or SPLITS_DIR) / f"{name}.json"
+    return Path(folder or from_environment().splits) / f"{name}.json"
 
 
 def identities(name: str, root: str | Path) -> dict[int, list[Sample]]:
