@@ -24,6 +24,7 @@ from lib.data.loader import ReIDDataset
 from lib.data.resolution import Size, degrade_batch, source_geometry
 from lib.data.samples import Sample, replace_path
 from lib.evaluation import psnr
+from lib.models.modes import evaluating
 
 
 def hr_batch(
@@ -63,7 +64,6 @@ def _geometry(samples: Sequence[Sample] | None, count: int) -> tuple[list[Size] 
     return source_geometry(samples)
 
 
-@torch.no_grad()
 def sr_psnr_by_resolution(
     sr_models: dict[str, nn.Module],
     images: torch.Tensor,
@@ -75,31 +75,29 @@ def sr_psnr_by_resolution(
 ) -> pd.DataFrame:
     """Mean PSNR (dB) inside and outside the foreground (mask > 0.5) of each SR model's
     output against the HR images, per resolution. ``bilinear`` (the input) is always a row.
-    ``samples``: those the images were read from (:func:`hr_batch`), for Sec. 3's r."""
+    ``samples``: those the images were read from (:func:`hr_batch`), for Sec. 3's r. The SR
+    models run in eval mode without autograd (their modes restored after)."""
     sizes, width_max = _geometry(samples, len(images))
     fg = (masks > 0.5).float().to(device)
     hr = images.to(device)
     rows = []
-    for r in resolutions:
-        lr = degrade(hr, r, width_max, sizes)
-        outputs = {"bilinear": lr}
-        for name, model in sr_models.items():
-            model.eval()
-            outputs[name] = model(lr)
-        for name, out in outputs.items():
-            rows.append(
-                {
-                    "r": r,
-                    "model": name,
-                    "psnr": float(psnr(out, hr).mean()),
-                    "psnr_fg": float(psnr(out, hr, fg).mean()),
-                    "psnr_bg": float(psnr(out, hr, 1 - fg).mean()),
-                }
-            )
+    with evaluating(*sr_models.values()):
+        for r in resolutions:
+            lr = degrade(hr, r, width_max, sizes)
+            outputs = {"bilinear": lr, **{name: m(lr) for name, m in sr_models.items()}}
+            for name, out in outputs.items():
+                rows.append(
+                    {
+                        "r": r,
+                        "model": name,
+                        "psnr": float(psnr(out, hr).mean()),
+                        "psnr_fg": float(psnr(out, hr, fg).mean()),
+                        "psnr_bg": float(psnr(out, hr, 1 - fg).mean()),
+                    }
+                )
     return pd.DataFrame(rows)
 
 
-@torch.no_grad()
 def fusion_weights_by_resolution(
     model: nn.Module,
     images: torch.Tensor,
@@ -111,15 +109,16 @@ def fusion_weights_by_resolution(
     """The fusion weights (w_L, w_H) of every DSB (Eq. 6) for the images at each resolution:
     one row per (r, block, image). Sec. 4.2 expects w_L > w_H at low r, and Eq. 7 pulls
     them towards 1 - r and r. ``samples``: those the images were read from
-    (:func:`hr_batch`), so that r is Sec. 3's, the r Eq. 7 trains with."""
+    (:func:`hr_batch`), so that r is Sec. 3's, the r Eq. 7 trains with. The model runs in
+    eval mode without autograd (its modes restored after)."""
     sizes, width_max = _geometry(samples, len(images))
-    model.eval()
     rows = []
-    for r in resolutions:
-        out = model(degrade(images, r, width_max, sizes).to(device))
-        for block, (w_low, w_high) in enumerate(out["weights"], start=1):
-            for i, (wl, wh) in enumerate(zip(w_low.tolist(), w_high.tolist(), strict=True)):
-                rows.append({"r": r, "block": block, "image": i, "w_low": wl, "w_high": wh})
+    with evaluating(model):
+        for r in resolutions:
+            out = model(degrade(images, r, width_max, sizes).to(device))
+            for block, (w_low, w_high) in enumerate(out["weights"], start=1):
+                for i, (wl, wh) in enumerate(zip(w_low.tolist(), w_high.tolist(), strict=True)):
+                    rows.append({"r": r, "block": block, "image": i, "w_low": wl, "w_high": wh})
     return pd.DataFrame(rows)
 
 

@@ -20,6 +20,7 @@ from lib.data.batch import DeviceBatches, collate
 from lib.data.loader import ReIDDataset
 from lib.data.samples import Sample, Split
 from lib.metrics import evaluate_features
+from lib.models.modes import evaluating
 
 
 def _loader(samples: Sequence[Sample], input_size, batch_size: int, workers: int, device, **kw):
@@ -31,7 +32,6 @@ def _loader(samples: Sequence[Sample], input_size, batch_size: int, workers: int
     return DeviceBatches(loader, device)
 
 
-@torch.no_grad()
 def extract_features(
     model: nn.Module,
     samples: Sequence[Sample],
@@ -41,17 +41,16 @@ def extract_features(
     batch_size: int = 128,
     workers: int = 0,
 ) -> dict[str, np.ndarray | torch.Tensor]:
-    """Features ``f`` (float32, CPU), pids, camids and resolutions of ``samples``."""
-    was_training = model.training
-    model.eval()
+    """Features ``f`` (float32, CPU), pids, camids and resolutions of ``samples``, the model
+    in eval mode without autograd (its modes restored after)."""
     feats, pids, camids, rs = [], [], [], []
-    for batch in _loader(samples, input_size, batch_size, workers, device):
-        out = model(batch["img"])
-        feats.append((out["f"] if isinstance(out, dict) else out).float().cpu())
-        pids.append(batch["pid"].cpu())
-        camids.append(batch["camid"].cpu())
-        rs.append(batch["r"].cpu())
-    model.train(was_training)
+    with evaluating(model):
+        for batch in _loader(samples, input_size, batch_size, workers, device):
+            out = model(batch["img"])
+            feats.append((out["f"] if isinstance(out, dict) else out).float().cpu())
+            pids.append(batch["pid"].cpu())
+            camids.append(batch["camid"].cpu())
+            rs.append(batch["r"].cpu())
     return {
         "f": torch.cat(feats) if feats else torch.empty(0, 0),
         "pids": torch.cat(pids).numpy(),
@@ -111,7 +110,6 @@ def psnr(a: torch.Tensor, b: torch.Tensor, weight: torch.Tensor | None = None) -
     return 10 * torch.log10(1.0 / mse.clamp_min(1e-12))
 
 
-@torch.no_grad()
 def sr_quality(
     sr_model: nn.Module,
     samples: Sequence[Sample],
@@ -122,17 +120,16 @@ def sr_quality(
 ) -> dict[str, float]:
     """Mean PSNR of the SR output and of the bilinear input against the HR source: over the
     whole image, inside the foreground (mask > 0.5) and outside it. Uses the dataset's exact
-    masks, or the Gaussian mask where there are none."""
-    was_training = sr_model.training
-    sr_model.eval()
+    masks, or the Gaussian mask where there are none. The SR model runs in eval mode without
+    autograd (its modes restored after)."""
     totals: dict[str, list[torch.Tensor]] = {}
-    for batch in _loader(samples, input_size, batch_size, 0, device):
-        img, hr = batch["img"], batch["hr"]
-        fg = (batch["mask"] > 0.5).float()
-        out = sr_model(img)
-        for name, x in (("sr", out), ("bilinear", img)):
-            totals.setdefault(f"psnr_{name}", []).append(psnr(x, hr))
-            totals.setdefault(f"psnr_{name}_fg", []).append(psnr(x, hr, fg))
-            totals.setdefault(f"psnr_{name}_bg", []).append(psnr(x, hr, 1 - fg))
-    sr_model.train(was_training)
+    with evaluating(sr_model):
+        for batch in _loader(samples, input_size, batch_size, 0, device):
+            img, hr = batch["img"], batch["hr"]
+            fg = (batch["mask"] > 0.5).float()
+            out = sr_model(img)
+            for name, x in (("sr", out), ("bilinear", img)):
+                totals.setdefault(f"psnr_{name}", []).append(psnr(x, hr))
+                totals.setdefault(f"psnr_{name}_fg", []).append(psnr(x, hr, fg))
+                totals.setdefault(f"psnr_{name}_bg", []).append(psnr(x, hr, 1 - fg))
     return {k: float(torch.cat(v).mean()) for k, v in totals.items()}

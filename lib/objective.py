@@ -22,6 +22,7 @@ import torch
 from torch import Tensor, nn
 
 from lib.data.resolution import Size, degrade_batch
+from lib.models.modes import evaluating
 
 REDUCTIONS = ("sum", "mean")
 
@@ -177,20 +178,13 @@ def features_at_resolution(
     if source_sizes is not None and len(source_sizes) != len(images_hr):
         raise ValueError(f"{len(source_sizes)} source sizes for {len(images_hr)} images")
     out = tuple(input_size) if input_size is not None else tuple(images_hr.shape[-2:])
-    module = model_or_callable if isinstance(model_or_callable, nn.Module) else None
-    was_training = module.training if module is not None else False
-    if module is not None:
-        module.eval()
+    modules = (model_or_callable,) if isinstance(model_or_callable, nn.Module) else ()
     features = []
-    try:
-        with torch.no_grad():
-            for start in range(0, len(images_hr), batch_size):
-                x = images_hr[start : start + batch_size].to(device).float()
-                sizes = None if source_sizes is None else source_sizes[start : start + batch_size]
-                x = degrade_batch(x, r, width_max, source_sizes=sizes, size=out)
-                y = model_or_callable(x)
-                features.append((y["f"] if isinstance(y, dict) else y).float().cpu())
-    finally:
-        if module is not None:
-            module.train(was_training)
+    with evaluating(*modules):
+        for start in range(0, len(images_hr), batch_size):
+            x = images_hr[start : start + batch_size].to(device).float()
+            sizes = None if source_sizes is None else source_sizes[start : start + batch_size]
+            x = degrade_batch(x, r, width_max, source_sizes=sizes, size=out)
+            y = model_or_callable(x)
+            features.append((y["f"] if isinstance(y, dict) else y).float().cpu())
     return torch.cat(features) if features else torch.empty(0)

@@ -90,8 +90,9 @@ def sr_grid(
     """For each image and resolution: LR input (bilinear), each SR model's output, and HR.
     ``samples`` (those the images were read from, :func:`lib.analysis.hr_batch`) make r the
     r of Sec. 3 (width r * width_max of the dataset); without them each image is taken as
-    r = 1 at its tensor width."""
+    r = 1 at its tensor width. The SR models run in eval mode (their modes restored after)."""
     from lib.analysis import degrade
+    from lib.models.modes import evaluating
 
     sizes, width_max = source_geometry(samples) if samples is not None else (None, None)
     columns = ["bilinear", *sr_models, "HR"]
@@ -99,10 +100,10 @@ def sr_grid(
     fig, axes = plt.subplots(
         len(rows), len(columns), figsize=(1.2 * len(columns), 2.1 * len(rows)), squeeze=False
     )
-    with torch.no_grad():
+    with evaluating(*sr_models.values()):
         for row, (i, r) in enumerate(rows):
             lr = degrade(images[i : i + 1], r, width_max, sizes[i : i + 1] if sizes else None)
-            shown = {"bilinear": lr, **{n: m.eval()(lr) for n, m in sr_models.items()}}
+            shown = {"bilinear": lr, **{n: m(lr) for n, m in sr_models.items()}}
             shown["HR"] = images[i : i + 1]
             for col, name in enumerate(columns):
                 ax = axes[row, col]

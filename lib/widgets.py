@@ -27,6 +27,7 @@ from lib.data.loader import read_image, to_tensor
 from lib.data.resolution import downsample, width_max_of
 from lib.data.samples import Sample
 from lib.evaluation import extract_features
+from lib.models.modes import evaluating
 
 MATCH, NON_MATCH = "#2ca02c", "#d62728"  # border colours of true and false matches
 LR_NAME = "LR (bilinear)"
@@ -50,12 +51,9 @@ def query_at_resolution(
 
 
 def _eval(model: nn.Module, images: Tensor, device) -> dict | Tensor:
-    was_training = model.training
-    model.eval()
-    with torch.no_grad():
-        out = model(images.to(device))
-    model.train(was_training)
-    return out
+    """``model``'s output for ``images`` in eval mode without autograd (modes restored after)."""
+    with evaluating(model):
+        return model(images.to(device))
 
 
 def query_features(models: Mapping[str, nn.Module], image: Tensor, device="cpu") -> dict:

@@ -16,18 +16,16 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from lib.models.modes import evaluating
+
 
 def count_macs(module: nn.Module, input_size: tuple[int, int] = (384, 128)) -> int:
-    """Multiply-accumulates of one forward pass of ``module`` on a 1 x 3 x H x W input."""
-    was_training = module.training
-    module.eval()
+    """Multiply-accumulates of one forward pass of ``module`` on a 1 x 3 x H x W input, in
+    eval mode without autograd (the module's modes restored after)."""
     x = torch.rand(1, 3, *input_size, generator=torch.Generator().manual_seed(0))
     counter = FlopCounterMode(display=False)
-    try:
-        with torch.no_grad(), counter:
-            module(x)
-    finally:
-        module.train(was_training)
+    with evaluating(module), counter:
+        module(x)
     flops = counter.get_total_flops()
     if flops % 2:
         raise RuntimeError(f"odd FLOP count {flops}: not a sum of multiply-adds")
