@@ -26,25 +26,31 @@ import torch
 
 from lib import losses, profiles
 from lib.data.prepare import prepare
+from lib.engine import optimizer_for
 from lib.evaluation import psnr
 from lib.loss_balance import sr_gradient_norms
-from lib.models import build_model
-from lib.pipeline import Data, train_model
+from lib.models import MODELS, build_model
+from lib.pipeline import Data, sr_loss_of, train_model
 from lib.runs import stage_config
-from lib.train import epoch_loader, load_model, lr_at, optimizer_for, train_dataset
+from lib.train import epoch_loader, load_model, train_dataset
 
 
 def start_of_joint(profile, model_name: str, data: Data):
     """The network at the start of stage 3 (the composed run) and the joint run's config."""
     runs = train_model(profile, model_name, data, joint=False, progress=True)
-    return load_model(runs["composed"]).train(), runs["composed"].config
+    joint = stage_config(
+        profile, "joint", model_name, data.dataset, data_root=data.data_root, trial=data.trial,
+        seed=data.seed, init=runs["composed"].config.init,
+        sr_loss=sr_loss_of(MODELS[model_name].sr),
+    )  # fmt: skip
+    return load_model(runs["composed"]).train(), joint
 
 
 def short_joint(model, config, form: str, batches: list[dict]) -> dict:
     """``len(batches)`` joint steps under ``form`` (clipping the gradient's global norm to
-    ``config.grad_clip`` when > 0): finite?, last terms, last-batch PSNR, largest norm."""
+    ``config.optim.grad_clip`` when > 0): finite?, last terms, last-batch PSNR, largest norm."""
     params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = optimizer_for(replace(config, lr=lr_at(config, 0)), params)
+    optimizer = optimizer_for(replace(config.optim, lr=config.optim.lr_at(0)), params)
     row = {"loss_form": form, "finite": True, "steps": 0, "max_grad_norm": 0.0}
     for batch in batches:
         out = model(batch["img"])
@@ -58,7 +64,7 @@ def short_joint(model, config, form: str, batches: list[dict]) -> dict:
             break
         optimizer.zero_grad(set_to_none=True)
         terms["total"].backward()
-        norm = torch.nn.utils.clip_grad_norm_(params, config.grad_clip or float("inf"))
+        norm = torch.nn.utils.clip_grad_norm_(params, config.optim.grad_clip or float("inf"))
         row["max_grad_norm"] = max(row["max_grad_norm"], float(norm))
         optimizer.step()
         row["steps"] += 1
@@ -99,7 +105,7 @@ def main() -> None:
         model, config = start_of_joint(profile, args.model, data)
         split = prepare(args.dataset, synthetic=config.synthetic)
         where = f"{args.model} after stages 1 and 2 of profile {profile.name}"
-    dataset = train_dataset(replace(config, stage="joint"), split)
+    dataset = train_dataset(config, split)
     loader = iter(epoch_loader(dataset, config, 0))
     first = next(loader)
     mask = first["mask"] if config.sr_loss == "ffsr" else None
@@ -111,14 +117,15 @@ def main() -> None:
     batches = [first] + [b for _, b in zip(range(args.steps - 1), loader, strict=False)]
     state = {k: v.clone() for k, v in model.state_dict().items()}
     overrides = {"lr": args.lr, "grad_clip": args.grad_clip}
-    config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
+    optim = replace(config.optim, **{k: v for k, v in overrides.items() if v is not None})
+    config = replace(config, optim=optim)
     rows = []
     for form in losses.LOSS_FORMS:
         model.load_state_dict(state)
         torch.manual_seed(0)
         rows.append(short_joint(model, config, form, batches))
-    clip = f", gradient norm clipped at {config.grad_clip:g}" if config.grad_clip else ""
-    print(f"\n{len(batches)} joint steps at lr {lr_at(config, 0):g} ({config.optimizer}{clip}):")
+    clip = f", gradient norm clipped at {optim.grad_clip:g}" if optim.grad_clip else ""
+    print(f"\n{len(batches)} joint steps at lr {optim.lr_at(0):g} ({optim.optimizer}{clip}):")
     table = pd.DataFrame(rows)
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     if not all(math.isfinite(v) for v in table["last_total"]):

@@ -149,7 +149,7 @@ def measure(args: argparse.Namespace) -> dict:
                     "seconds_per_epoch": m["train_seconds"] / max(m["epochs"], 1),
                     "step_ms": ms,
                     "input_size": list(size),
-                    "lr": config.lr,
+                    "lr": config.optim.lr,
                     "run": run.dir.name,
                 }
                 results["runs"].append(row)

@@ -7,8 +7,8 @@
 2. ``train_extractor``: the feature extractor (RIFE or a baseline) with L_RIFE (Eq. 9) on the
    target dataset, behind bilinear up-sampling.
 3. ``train_joint``: the whole network (SR of step 1 + extractor of step 2) with Eq. 4.
-   ``compose`` evaluates that network without training it (Table 1's rows without joint
-   learning: an SR module in front of a fixed ResNet extractor).
+   ``compose`` evaluates that network without training it (stage ``compose``: Table 1's
+   rows without joint learning, an SR module in front of a fixed ResNet extractor).
 
 Every step is a :func:`lib.train.fit` run, so each is trained once and then reused by every
 notebook that asks for the same settings.
@@ -18,11 +18,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from lib.models import MODELS, extractor_network
 from lib.profiles import Profile
 from lib.runs import stage_config
 from lib.train import Run, fit
 
-SR_OF = {"sing": "srcnn"}  # networks whose SR module is not their name's prefix
 FOREGROUND_FOCUS = ("ffsr", "ffsr_code")  # SR modules trained with Eq. 5 and a mask
 
 
@@ -31,24 +31,6 @@ def sr_loss_of(sr: str) -> str:
     FFSR ("ffsr"); the plain squared error, every pixel alike, for AE (FFSR's network without
     the foreground focus, Table 1), SRCNN, VDSR and SING's SRCNN ("mse")."""
     return "ffsr" if sr in FOREGROUND_FOCUS else "mse"
-
-
-def extractor_of(model: str) -> str:
-    """The bilinear network with ``model``'s feature extractor (``ffsr_rife`` -> ``rife``)."""
-    sr = sr_of(model)
-    if sr == "bilinear":
-        return model
-    return "resnet" if model in SR_OF else model.removeprefix(sr + "_")
-
-
-def sr_of(model: str) -> str:
-    """The SR module of a network name of :data:`lib.models.MODELS` ("bilinear" if none)."""
-    if model in SR_OF:
-        return SR_OF[model]
-    for sr in ("ffsr_code", "srcnn", "vdsr", "ffsr", "ae"):
-        if model.startswith(sr + "_"):
-            return sr
-    return "bilinear"
 
 
 @dataclass(frozen=True)
@@ -112,28 +94,15 @@ def train_extractor(
     return _fit(profile, "extractor", extractor, data, device, progress, model_options=options)
 
 
-def _combined(
-    profile: Profile, model: str, data: Data, sr_run: Run, extractor_run: Run, epochs: int | None,
-    mask: str, device, progress: bool, options: dict,
-) -> Run:  # fmt: skip
-    extra = {"epochs": epochs} if epochs is not None else {}
-    return _fit(
-        profile, "joint", model, data, device, progress,
-        init=(extractor_run.dir.name, sr_run.dir.name), mask=mask,
-        sr_loss=sr_loss_of(sr_of(model)), model_options=options, **extra,
-    )  # fmt: skip
-
-
 def compose(
     profile: Profile, model: str, data: Data, *, sr_run: Run, extractor_run: Run,
     device=None, progress: bool = True, **options,
 ) -> Run:  # fmt: skip
     """Network ``model`` = the SR module of ``sr_run`` in front of the extractor of
-    ``extractor_run``, evaluated as it is (no training: Table 1's rows without joint
-    learning, "with a fixed ResNet extractor")."""
-    return _combined(
-        profile, model, data, sr_run, extractor_run, 0, "gaussian", device, progress, options
-    )
+    ``extractor_run``, evaluated as it is (stage ``compose``, no training: Table 1's rows
+    without joint learning, "with a fixed ResNet extractor")."""
+    init = (extractor_run.dir.name, sr_run.dir.name)
+    return _fit(profile, "compose", model, data, device, progress, init=init, model_options=options)
 
 
 def train_joint(
@@ -144,9 +113,11 @@ def train_joint(
     the SR module of step 1 and the extractor of step 2. The SR term is the network's own
     (:func:`sr_loss_of`): Eq. 5 under ``mask`` for FFSR, the plain squared error for SING
     and the SR baselines."""
-    return _combined(
-        profile, model, data, sr_run, extractor_run, None, mask, device, progress, options
-    )
+    return _fit(
+        profile, "joint", model, data, device, progress,
+        init=(extractor_run.dir.name, sr_run.dir.name), mask=mask,
+        sr_loss=sr_loss_of(MODELS[model].sr), model_options=options,
+    )  # fmt: skip
 
 
 def train_model(
@@ -164,8 +135,9 @@ def train_model(
     steps only where it has a learned SR module; ``composed`` is steps 1 + 2 evaluated
     together before joint training, ``joint`` step 3 if ``joint``)."""
     kw = {"device": device, "progress": progress}
-    runs = {"extractor": train_extractor(profile, extractor_of(model), data, **kw, **options)}
-    sr = sr_of(model)
+    extractor = extractor_network(model)
+    runs = {"extractor": train_extractor(profile, extractor, data, **kw, **options)}
+    sr = MODELS[model].sr
     if sr == "bilinear":
         return runs
     runs["sr"] = train_sr(profile, sr, data, mask=mask, **kw)[-1]
@@ -174,38 +146,3 @@ def train_model(
     if joint:
         runs["joint"] = train_joint(profile, model, data, **pair, mask=mask, **kw, **options)
     return runs
-
-
-def main(argv: list[str] | None = None) -> None:
-    import argparse
-    import json
-
-    from lib import profiles
-
-    parser = argparse.ArgumentParser(
-        prog="python -m lib.pipeline",
-        description="Every training step of one network (Sec. 5.2), each reused when finished.",
-    )
-    parser.add_argument("--profile", default="smoke", choices=sorted(profiles.PROFILES))
-    parser.add_argument("--model", default="ffsr_rife", help="a network name of lib.models.MODELS")
-    parser.add_argument("--dataset", default="vr_synthetic", help="a variant kind")
-    parser.add_argument("--data-root", default="")
-    parser.add_argument("--trial", type=int, default=0)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--mask", choices=["gaussian", "auto", "person"], default="gaussian")
-    parser.add_argument("--no-joint", action="store_true", help="stop after steps 1 and 2")
-    parser.add_argument("--no-pretrained", action="store_true", help="no ImageNet initialisation")
-    parser.add_argument("--device")
-    args = parser.parse_args(argv)
-    profile = profiles.get(args.profile, **({"pretrained": False} if args.no_pretrained else {}))
-    data = Data(args.dataset, args.data_root, args.trial, args.seed)
-    runs = train_model(
-        profile, args.model, data, joint=not args.no_joint, mask=args.mask, device=args.device
-    )
-    print(
-        json.dumps({step: {"dir": str(r.dir), **r.metrics} for step, r in runs.items()}, indent=2)
-    )
-
-
-if __name__ == "__main__":
-    main()

@@ -4,7 +4,7 @@
 epochs a stage, lr 0.01 / 0.01 / 0.001 divided by 10 after epoch 30, alpha = 1, beta = 0.1,
 input 256x128 on VR-Market1501 and 384x128 elsewhere. The paper does not give momentum or
 weight decay: we use 0.9 and 5e-4, the usual ReID values. The authors' code trains with Adam
-(lr 3e-4, steps at 20 and 40): ``Stage(optimizer="adam", lr=3e-4, lr_steps=(20, 40))``.
+(lr 3e-4, steps at 20 and 40): ``Optim(epochs=60, optimizer="adam", lr=3e-4, lr_steps=(20, 40))``.
 
 Eq. 5 is summed over pixels as written (``loss_form="paper"``, :mod:`lib.losses`). Under
 plain SGD that sum diverges: its gradient on the SR module is C*H*W times the per-pixel
@@ -13,7 +13,7 @@ joint loss went non-finite within 4 steps at 256x128 (random ResNet-18) at the p
 0.001, and within 38 steps on the cpu profile at lr 0.005; the SR fine-tuning under SGD at
 lr 0.01 within 7 steps. Two remedies, each the smallest that trained here:
 
-- joint step: clip the gradient's global norm at 5 (``Stage.grad_clip``; about the
+- joint step: clip the gradient's global norm at 5 (``Optim.grad_clip``; about the
   cross-entropy's gradient norm of a fresh ResNet-50 at 256x128, 7.9). Finite, and the SR
   output kept its PSNR, at both sizes.
 - SR fine-tuning: Adam (lr 1e-3, the authors' code's optimiser), which is invariant to the
@@ -39,10 +39,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+OPTIMIZERS = ("sgd", "adam")
+
 
 @dataclass(frozen=True)
-class Stage:
-    """Optimisation settings of one training stage (Sec. 5.2)."""
+class Optim:
+    """Optimisation settings of one training stage (Sec. 5.2). A run embeds the one it
+    trains with (``lib.runs.RunConfig.optim``), so a new setting is added here only."""
 
     epochs: int
     lr: float
@@ -52,6 +55,18 @@ class Stage:
     weight_decay: float = 5e-4
     batch_size: int = 32
     grad_clip: float = 0.0  # clip the gradient's global norm to this (0: off)
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        object.__setattr__(self, "lr_steps", tuple(self.lr_steps))  # JSON lists back to tuples
+
+    def lr_at(self, epoch: int) -> float:
+        """The step schedule of Sec. 5.2: lr divided by 10 after each epoch in ``lr_steps``."""
+        return self.lr * 0.1 ** sum(epoch >= step for step in self.lr_steps)
+
+
+NO_TRAINING = Optim(epochs=0, lr=0.0)  # a stage that evaluates what earlier runs trained
 
 
 @dataclass(frozen=True)
@@ -72,10 +87,10 @@ class Profile:
     backbone: str
     pretrained: bool
     input_size: tuple[int, int]  # (height, width) of the model input
-    sr_pretrain: Stage  # stage 1a: SR with MSE ("on ImageNet" in the paper)
-    sr_finetune: Stage  # stage 1b: SR with L_FFSR (Eq. 5) on the ReID training set
-    extractor: Stage  # stage 2: RIFE / a baseline extractor with L_RIFE (Eq. 9)
-    joint: Stage  # stage 3: everything with Eq. 4
+    sr_pretrain: Optim  # stage 1a: SR with MSE ("on ImageNet" in the paper)
+    sr_finetune: Optim  # stage 1b: SR with L_FFSR (Eq. 5) on the ReID training set
+    extractor: Optim  # stage 2: RIFE / a baseline extractor with L_RIFE (Eq. 9)
+    joint: Optim  # stage 3: everything with Eq. 4
     input_size_market: tuple[int, int] | None = None  # Market-1501 variants (paper: 256x128)
     input_size_vr: tuple[int, int] | None = None  # VR-* variants, where it differs
     input_size_synthetic: tuple[int, int] | None = None  # every variant of the embedded data
@@ -87,15 +102,16 @@ class Profile:
     seeds: tuple[int, ...] = (0, 1, 2)  # replications on the embedded data (data + training)
     table3_rows: tuple[str, ...] = ()  # Table 3 rows trained (lib.experiments.TABLE3); (): all
     # stages on the embedded data where they differ (its training set has another size)
-    synthetic_stages: dict[str, Stage] = field(default_factory=dict)
+    synthetic_stages: dict[str, Optim] = field(default_factory=dict)
     trials: int = 10  # identity-split trials trained for VIPeR / CUHK03 / CAVIAR
     eval_draws: int = 10  # single-shot gallery draws per evaluation
     workers: int = 0  # DataLoader workers
     resolutions: tuple[float, ...] = (0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1.0)
 
-    def stage_for(self, stage: str, dataset: str) -> Stage:
-        """The settings of ``stage`` (``sr_pretrain``, ``sr_finetune``, ``extractor``,
-        ``joint``) for variant ``dataset``: :attr:`synthetic_stages` on the embedded data."""
+    def optim_for(self, stage: str, dataset: str) -> Optim:
+        """The optimisation settings of ``stage`` (``sr_pretrain``, ``sr_finetune``,
+        ``extractor``, ``joint``) for variant ``dataset``: :attr:`synthetic_stages` on the
+        embedded data."""
         if "synthetic" in dataset and stage in self.synthetic_stages:
             return self.synthetic_stages[stage]
         return getattr(self, stage)
@@ -120,10 +136,10 @@ PAPER = Profile(
     pretrained=True,
     input_size=(384, 128),
     input_size_market=(256, 128),
-    sr_pretrain=Stage(epochs=60, lr=0.01, lr_steps=(30,)),
-    sr_finetune=Stage(epochs=60, lr=1e-3, lr_steps=(30,), optimizer="adam", weight_decay=0.0),
-    extractor=Stage(epochs=60, lr=0.01, lr_steps=(30,)),
-    joint=Stage(epochs=60, lr=0.001, lr_steps=(30,), grad_clip=GRAD_CLIP),
+    sr_pretrain=Optim(epochs=60, lr=0.01, lr_steps=(30,)),
+    sr_finetune=Optim(epochs=60, lr=1e-3, lr_steps=(30,), optimizer="adam", weight_decay=0.0),
+    extractor=Optim(epochs=60, lr=0.01, lr_steps=(30,)),
+    joint=Optim(epochs=60, lr=0.001, lr_steps=(30,), grad_clip=GRAD_CLIP),
     workers=8,
 )
 
@@ -134,10 +150,10 @@ CPU = Profile(
     input_size=(128, 64),
     input_size_vr=(64, 32),
     input_size_synthetic=(64, 32),
-    sr_pretrain=Stage(epochs=6, lr=1e-3, optimizer="adam", weight_decay=0.0),
-    sr_finetune=Stage(epochs=4, lr=1e-3, optimizer="adam", weight_decay=0.0),
-    extractor=Stage(epochs=16, lr=0.05, lr_steps=(12,)),
-    joint=Stage(epochs=4, lr=0.005, lr_steps=(3,), grad_clip=GRAD_CLIP),
+    sr_pretrain=Optim(epochs=6, lr=1e-3, optimizer="adam", weight_decay=0.0),
+    sr_finetune=Optim(epochs=4, lr=1e-3, optimizer="adam", weight_decay=0.0),
+    extractor=Optim(epochs=16, lr=0.05, lr_steps=(12,)),
+    joint=Optim(epochs=4, lr=0.005, lr_steps=(3,), grad_clip=GRAD_CLIP),
     sr_options={
         "ffsr": {"width": 16},
         "ae": {"width": 16},
@@ -151,10 +167,10 @@ CPU = Profile(
     # the stages keep the images seen per run (synthetic_stages)
     synthetic=Synthetic(num_train_ids=600, height=64, width=32, families_per_clan=(2, 3)),
     synthetic_stages={
-        "sr_pretrain": Stage(epochs=2, lr=1e-3, optimizer="adam", weight_decay=0.0),
-        "sr_finetune": Stage(epochs=1, lr=1e-3, optimizer="adam", weight_decay=0.0),
-        "extractor": Stage(epochs=4, lr=0.05, lr_steps=(3,)),
-        "joint": Stage(epochs=1, lr=0.005, grad_clip=GRAD_CLIP),
+        "sr_pretrain": Optim(epochs=2, lr=1e-3, optimizer="adam", weight_decay=0.0),
+        "sr_finetune": Optim(epochs=1, lr=1e-3, optimizer="adam", weight_decay=0.0),
+        "extractor": Optim(epochs=4, lr=0.05, lr_steps=(3,)),
+        "joint": Optim(epochs=1, lr=0.005, grad_clip=GRAD_CLIP),
     },
     # DenseNet121 and SE-ResNet50 back no claim of the paper and cost half of Table 3's time
     # here: the cpu profile leaves them to the paper profile, so every row it trains gets 3 seeds
@@ -168,10 +184,10 @@ SMOKE = Profile(
     backbone="resnet18",
     pretrained=False,
     input_size=(64, 32),
-    sr_pretrain=Stage(epochs=1, lr=1e-3, optimizer="adam", weight_decay=0.0, batch_size=16),
-    sr_finetune=Stage(epochs=1, lr=1e-3, optimizer="adam", weight_decay=0.0, batch_size=16),
-    extractor=Stage(epochs=1, lr=0.01, batch_size=16),
-    joint=Stage(epochs=1, lr=0.001, batch_size=16, grad_clip=GRAD_CLIP),
+    sr_pretrain=Optim(epochs=1, lr=1e-3, optimizer="adam", weight_decay=0.0, batch_size=16),
+    sr_finetune=Optim(epochs=1, lr=1e-3, optimizer="adam", weight_decay=0.0, batch_size=16),
+    extractor=Optim(epochs=1, lr=0.01, batch_size=16),
+    joint=Optim(epochs=1, lr=0.001, batch_size=16, grad_clip=GRAD_CLIP),
     sr_options={
         "ffsr": {"width": 4},
         "ae": {"width": 4},

@@ -13,16 +13,16 @@ import csv
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import torch
 
-from lib.data.paths import PROJECT_ROOT
+from lib import stages
 from lib.losses import LOSS_FORMS
-from lib.profiles import Profile
+from lib.profiles import NO_TRAINING, Optim, Profile
+from lib.settings import from_environment
 
-STAGES = ("sr", "extractor", "joint")
 SR_LOSSES = ("mse", "ffsr")
 
 
@@ -30,31 +30,24 @@ SR_LOSSES = ("mse", "ffsr")
 class RunConfig:
     """Everything that decides a run's result (Sec. 5.2 for the paper's values).
 
-    ``stage``: ``sr`` trains an SR module alone (``model`` is an SR name; ``sr_loss`` "mse"
-    weighs every pixel alike, "ffsr" is Eq. 5 with ``mask``), ``extractor`` trains a network's feature extractor
-    with L_RIFE (Eq. 9; cross-entropy alone where there are no fusion weights) behind a
-    frozen SR module, ``joint`` trains the whole network with Eq. 4. ``init`` lists run
-    folders whose final weights initialise this model, in order: an ``sr`` run initialises
-    the SR module, any other run the whole network.
+    ``stage``: a name of :data:`lib.stages.STAGES` (what the run builds, trains, freezes and
+    evaluates); ``model`` is an SR name for the SR stages, else a network name. ``optim``: the
+    stage's optimisation settings (:class:`lib.profiles.Optim`). ``sr_loss`` "mse" weighs
+    every pixel alike, "ffsr" is Eq. 5 under ``mask``. ``init`` lists run folders whose final
+    weights initialise this model, in order: an SR run initialises the SR module, any other
+    run the whole network.
 
     ``loss_form`` (:data:`lib.losses.LOSS_FORMS`): how Eq. 5 is reduced and Eq. 4 weighted;
-    "paper" sums Eq. 5 over pixels as written. The MSE pre-training of the SR modules is
-    recorded as "paper_mean" (a mean squared error), the extractor stage (Eq. 9, no SR term)
-    as "paper". ``grad_clip`` > 0 clips the gradient's
-    global norm to that value before each step (0: off).
+    "paper" sums Eq. 5 over pixels as written. The stage fixes it where it has no choice
+    (:attr:`lib.stages.Stage.fixed`): the MSE pre-training is "paper_mean" (a mean squared
+    error), the extractor stage (Eq. 9, no SR term) "paper".
     """
 
     stage: str
     model: str
     dataset: str
     profile: str = "smoke"
-    epochs: int = 1
-    lr: float = 0.01
-    lr_steps: tuple[int, ...] = ()
-    optimizer: str = "sgd"
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    batch_size: int = 32
+    optim: Optim = Optim(epochs=1, lr=0.01)
     input_size: tuple[int, int] = (64, 32)
     backbone: str = "resnet18"
     pretrained: bool = False
@@ -63,7 +56,6 @@ class RunConfig:
     sr_loss: str = "ffsr"
     mask: str = "gaussian"
     loss_form: str = "paper"
-    grad_clip: float = 0.0
     alpha: float = 1.0
     beta: float = 0.1
     init: tuple[str, ...] = ()
@@ -79,24 +71,20 @@ class RunConfig:
         if "synthetic" in self.dataset and self.data_root:
             # the embedded data does not live under a data root: keep it out of the run's key
             object.__setattr__(self, "data_root", "")
-        if self.stage not in STAGES:
-            raise ValueError(f"stage must be one of {STAGES}, got {self.stage!r}")
+        stage = stages.get(self.stage)  # a ValueError naming the valid stages
+        if stage.loss is None and self.optim.epochs:
+            raise ValueError(f"stage {self.stage} does not train: epochs must be 0")
         if self.sr_loss not in SR_LOSSES:
             raise ValueError(f"sr_loss must be one of {SR_LOSSES}, got {self.sr_loss!r}")
         if self.loss_form not in LOSS_FORMS:
             raise ValueError(
                 f"loss_form must be one of {tuple(LOSS_FORMS)}, got {self.loss_form!r}"
             )
-        if self.optimizer not in ("sgd", "adam"):
-            raise ValueError(f"optimizer must be 'sgd' or 'adam', got {self.optimizer!r}")
 
     def to_json(self) -> dict:
         d = asdict(self)
-        d["lr_steps"], d["input_size"], d["init"] = (
-            list(self.lr_steps),
-            list(self.input_size),
-            list(self.init),
-        )
+        d["optim"]["lr_steps"] = list(self.optim.lr_steps)
+        d["input_size"], d["init"] = list(self.input_size), list(self.init)
         return d
 
     @property
@@ -110,55 +98,49 @@ class RunConfig:
 
     @classmethod
     def from_json(cls, d: dict) -> RunConfig:
-        d = {**d, "lr_steps": tuple(d["lr_steps"]), "input_size": tuple(d["input_size"])}
-        return cls(**{**d, "init": tuple(d["init"])})
+        return cls(
+            **{
+                **d,
+                "optim": Optim(**d["optim"]),
+                "input_size": tuple(d["input_size"]),
+                "init": tuple(d["init"]),
+            }
+        )
+
+
+OPTIM_FIELDS = frozenset(f.name for f in fields(Optim))
 
 
 def stage_config(profile: Profile, stage: str, model: str, dataset: str, **overrides) -> RunConfig:
-    """A run of ``profile``'s settings for ``stage``: ``sr_pretrain`` (SR with MSE),
-    ``sr_finetune`` (SR with Eq. 5), ``extractor`` (Eq. 9) or ``joint`` (Eq. 4)."""
-    stages = {
-        "sr_pretrain": ("sr", {"sr_loss": "mse", "loss_form": "paper_mean"}),
-        "sr_finetune": ("sr", {"sr_loss": "ffsr"}),
-        # Eq. 9 alone: no SR term, so every loss form shares one extractor run
-        "extractor": ("extractor", {"loss_form": "paper"}),
-        "joint": ("joint", {}),
-    }
-    if stage not in stages:
-        raise ValueError(f"stage must be one of {', '.join(stages)}, got {stage!r}")
-    kind, extra = stages[stage]
-    settings = profile.stage_for(stage, dataset)
-    extra = {**{"loss_form": profile.loss_form}, **extra}
+    """A run of ``profile``'s settings for ``stage`` (a name of :data:`lib.stages.STAGES`) of
+    ``model`` on variant ``dataset``. ``overrides`` replace any field of the run or of its
+    :class:`~lib.profiles.Optim` (``epochs=2``, ``batch_size=16``)."""
+    spec = stages.get(stage)
+    optim = profile.optim_for(spec.optim, dataset) if spec.optim else NO_TRAINING
+    optim = replace(optim, **{k: v for k, v in overrides.items() if k in OPTIM_FIELDS})
     base = RunConfig(
-        stage=kind,
+        stage=stage,
         model=model,
         dataset=dataset,
         profile=profile.name,
-        epochs=settings.epochs,
-        lr=settings.lr,
-        lr_steps=settings.lr_steps,
-        optimizer=settings.optimizer,
-        momentum=settings.momentum,
-        weight_decay=settings.weight_decay,
-        batch_size=settings.batch_size,
+        optim=optim,
         input_size=profile.input_size_for(dataset),
         backbone=profile.backbone,
         pretrained=profile.pretrained,
         sr_options=dict(profile.sr_options),
         alpha=profile.alpha,
         beta=profile.beta,
-        grad_clip=settings.grad_clip,
         synthetic=asdict(profile.synthetic) if "synthetic" in dataset else {},
         eval_draws=profile.eval_draws,
         workers=profile.workers,
-        **extra,
+        **{"loss_form": profile.loss_form, **spec.fixed},
     )
-    return replace(base, **overrides)
+    return replace(base, **{k: v for k, v in overrides.items() if k not in OPTIM_FIELDS})
 
 
 def runs_root() -> Path:
     """``$RIPR_RUNS`` or ``runs/`` in the checkout."""
-    return Path(os.environ.get("RIPR_RUNS", PROJECT_ROOT / "runs"))
+    return from_environment().runs
 
 
 def run_dir(config: RunConfig, root: Path | None = None) -> Path:
@@ -208,10 +190,11 @@ def init_model(model: torch.nn.Module, config: RunConfig, root: Path | None = No
                 f"{config.name}: init run {folder} has no model.pt (not finished)"
             )
         state = load_weights(folder / "model.pt")
-        if read_config(folder).stage == "sr":
-            (model if config.stage == "sr" else model.sr).load_state_dict(state)
+        builds = stages.get(config.stage).builds
+        if stages.get(read_config(folder).stage).builds == "sr":
+            (model if builds == "sr" else model.sr).load_state_dict(state)
             continue
-        if config.stage == "sr":
+        if builds == "sr":
             raise ValueError(f"{config.name}: an SR run cannot start from network run {name}")
         parts = {"sr": {}, "extractor": {}}
         for key, value in state.items():

@@ -33,30 +33,31 @@ def test_table1_rows_train_with_their_own_sr_loss(recorded):
     experiments.table1_records(profile, Data("vr_synthetic"), progress=False)
     # SR fine-tuning: Eq. 5 with a mask for FFSR only; SRCNN, VDSR and AE weigh every pixel alike
     for sr in ("srcnn", "vdsr", "ae"):
-        (fine,) = [c for c in _by(recorded, "sr", sr) if c.init]
-        assert fine.sr_loss == "mse"
-    ffsr_fine = [c for c in _by(recorded, "sr", "ffsr") if c.init]
+        (fine,) = _by(recorded, "sr_finetune", sr)
+        assert fine.sr_loss == "mse" and fine.init
+    ffsr_fine = _by(recorded, "sr_finetune", "ffsr")
     assert {c.sr_loss for c in ffsr_fine} == {"ffsr"}
     # every MSE pre-training is a mean squared error, whatever the profile's Eq. 5 form
-    assert {c.loss_form for c in recorded if c.stage == "sr" and not c.init} == {"paper_mean"}
-    # the networks (composed without training, or jointly trained) record the same loss
-    for model in ("srcnn_resnet", "vdsr_resnet", "ae_resnet"):
-        (net,) = _by(recorded, "joint", model)
-        assert net.sr_loss == "mse" and net.epochs == 0
+    pre = [c for c in recorded if c.stage == "sr_pretrain"]
+    assert {c.loss_form for c in pre} == {"paper_mean"} and not any(c.init for c in pre)
+    # the rows without joint learning are composed, never trained; the JL rows train with Eq. 5
+    for model in ("srcnn_resnet", "vdsr_resnet", "ae_resnet", "ffsr_resnet"):
+        (net,) = _by(recorded, "compose", model)
+        assert net.optim.epochs == 0 and len(net.init) == 2
     ffsr_nets = _by(recorded, "joint", "ffsr_resnet")
-    assert {c.sr_loss for c in ffsr_nets} == {"ffsr"}
-    assert sorted(c.epochs > 0 for c in ffsr_nets) == [False, True, True]
+    assert {c.sr_loss for c in ffsr_nets} == {"ffsr"} and len(ffsr_nets) == 2
+    assert all(c.optim.epochs > 0 for c in ffsr_nets)
     assert {c.loss_form for c in ffsr_nets} == {profile.loss_form}
 
 
 def test_table3_sing_is_trained_with_the_plain_squared_error(recorded):
     experiments.table3_records(profiles.get("smoke"), Data("vr_synthetic"), progress=False)
-    (sing,) = [c for c in _by(recorded, "joint", "sing") if c.epochs != 0]
+    (sing,) = _by(recorded, "joint", "sing")
     assert sing.sr_loss == "mse"
     for model in ("ffsr_resnet", "ffsr_rife"):
-        (joint,) = [c for c in _by(recorded, "joint", model) if c.epochs != 0]
+        (joint,) = _by(recorded, "joint", model)
         assert joint.sr_loss == "ffsr" and joint.mask == "gaussian"
-    srcnn_fine = [c for c in _by(recorded, "sr", "srcnn") if c.init]
+    srcnn_fine = _by(recorded, "sr_finetune", "srcnn")
     assert {c.sr_loss for c in srcnn_fine} == {"mse"}
 
 
@@ -64,8 +65,8 @@ def test_sr_pretraining_on_an_image_folder_is_one_run_for_every_trial(recorded):
     profile = profiles.get("smoke")
     for trial in (0, 1):
         pipeline.train_sr(profile, "ffsr", Data("caviar", "root", trial, sr_images="/peta"))
-    pre = [c for c in recorded if c.stage == "sr" and not c.init]
-    fine = [c for c in recorded if c.stage == "sr" and c.init]
+    pre = [c for c in recorded if c.stage == "sr_pretrain"]
+    fine = [c for c in recorded if c.stage == "sr_finetune"]
     assert [c.sr_images for c in pre] == ["/peta", "/peta"]
     assert pre[0].name == pre[1].name and pre[0].trial == 0  # the folder has no split
     assert [c.trial for c in fine] == [0, 1] and {c.sr_images for c in fine} == {""}
@@ -74,5 +75,5 @@ def test_sr_pretraining_on_an_image_folder_is_one_run_for_every_trial(recorded):
     recorded.clear()
     for trial in (0, 1):
         pipeline.train_sr(profile, "ffsr", Data("caviar", "root", trial))
-    pre = [c for c in recorded if c.stage == "sr" and not c.init]
+    pre = [c for c in recorded if c.stage == "sr_pretrain"]
     assert [c.trial for c in pre] == [0, 1] and pre[0].name != pre[1].name

@@ -223,7 +223,9 @@ def test_table1_deepercut_row_is_not_run_without_person_masks(caviar_root, tmp_p
     row = records[-1]
     assert row["method"] == "FFSR (DeeperCut, JL)" and row["note"] == "not run: no person masks"
     assert all(math.isnan(row[m]) for m in experiments.METRICS)
-    joint = [c for c in configs if c.stage == "joint" and c.model == "ffsr_resnet" and c.epochs > 0]
+    joint = [
+        c for c in configs if c.stage == "joint" and c.model == "ffsr_resnet" and c.optim.epochs > 0
+    ]
     assert [c.mask for c in joint] == ["gaussian"]  # no second Gaussian run under another name
     assert not any(c.mask == "auto" for c in configs)
     table = tables.compare(tables.summarise(records), 1, dataset="caviar", columns=("rank1", "mAP"))
@@ -280,7 +282,9 @@ def test_table1_deepercut_row_trains_with_computed_person_masks(caviar_root, tmp
         profiles.get("smoke"), Data("caviar", str(caviar_root)), progress=False
     )
     assert records[-1]["method"] == "FFSR (DeeperCut, JL)" and "note" not in records[-1]
-    joint = [c for c in configs if c.stage == "joint" and c.model == "ffsr_resnet" and c.epochs > 0]
+    joint = [
+        c for c in configs if c.stage == "joint" and c.model == "ffsr_resnet" and c.optim.epochs > 0
+    ]
     assert [c.mask for c in joint] == ["gaussian", "person"]
     assert len({c.name for c in joint}) == 2
     split = pm.with_person_masks(prepare("caviar", data_root=caviar_root), "caviar", caviar_root)

@@ -16,7 +16,7 @@ import torch
 
 from lib import profiles
 from lib.runs import RunConfig, load_weights, stage_config
-from lib.train import build_network, fit, lr_at
+from lib.train import build_network, fit
 from tests.layouts import write_image
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,6 +76,22 @@ def test_sr_then_joint_with_init(data: Path, tmp_path: Path) -> None:
     assert "rank1" in joint.metrics and "psnr_sr" in joint.metrics
     log = (joint.dir / "log.csv").read_text().splitlines()[0].split(",")
     assert {"loss_total", "loss_ffsr", "loss_reid", "loss_resolution"} <= set(log)
+    # compose: the joint run's extractor behind the SR run's module, evaluated, never trained
+    composed = fit(
+        _config(data, "compose", "ffsr_rife", epochs=0, init=(joint.dir.name, sr.dir.name)),
+        device="cpu", runs=runs, progress=False,
+    )  # fmt: skip
+    assert composed.metrics["epochs"] == 0 and {"rank1", "psnr_sr"} <= set(composed.metrics)
+    assert not (composed.dir / "log.csv").exists()
+    weights = load_weights(composed.dir / "model.pt")
+    parts = {
+        "sr": load_weights(sr.dir / "model.pt"),
+        "extractor": load_weights(joint.dir / "model.pt"),
+    }
+    for key, value in weights.items():
+        part, _, rest = key.partition(".")
+        expected = parts[part][rest if part == "sr" else key]
+        torch.testing.assert_close(value, expected)
 
 
 def test_init_from_unfinished_run_is_an_error(data: Path, tmp_path: Path) -> None:
@@ -85,7 +101,7 @@ def test_init_from_unfinished_run_is_an_error(data: Path, tmp_path: Path) -> Non
 
 def _train_command(data: Path, runs: Path, epochs: int) -> list[str]:
     return [
-        sys.executable, "-m", "lib.train", "--profile", "smoke", "--stage", "extractor",
+        sys.executable, "-m", "lib", "train", "--profile", "smoke", "--stage", "extractor",
         "--model", "resnet", "--dataset", "vr_market1501", "--data-root", str(data),
         "--runs", str(runs), "--epochs", str(epochs), "--batch-size", "8", "--quiet",
     ]  # fmt: skip
@@ -164,13 +180,11 @@ def test_ddp_on_cpu_with_two_processes(data: Path, tmp_path: Path) -> None:
 
 
 def test_lr_schedule_and_profiles() -> None:
-    config = RunConfig(
-        stage="joint", model="ffsr_rife", dataset="vr_synthetic", lr=0.01, lr_steps=(30,)
-    )
-    assert [lr_at(config, e) for e in (0, 29, 30, 59)] == pytest.approx([0.01, 0.01, 0.001, 0.001])
+    optim = profiles.Optim(epochs=60, lr=0.01, lr_steps=(30,))
+    assert [optim.lr_at(e) for e in (0, 29, 30, 59)] == pytest.approx([0.01, 0.01, 0.001, 0.001])
     paper = profiles.get("paper")
     joint = stage_config(paper, "joint", "ffsr_rife", "vr_msmt17")
-    assert (joint.lr, joint.epochs, joint.batch_size, joint.input_size) == (
+    assert (joint.optim.lr, joint.optim.epochs, joint.optim.batch_size, joint.input_size) == (
         0.001,
         60,
         32,
@@ -189,11 +203,11 @@ def test_loss_form_and_clipping_per_stage() -> None:
     paper = profiles.get("paper")
     joint = stage_config(paper, "joint", "ffsr_rife", "vr_msmt17")
     # Eq. 5 summed as written, clipped where it trains under SGD
-    assert (joint.loss_form, joint.grad_clip) == ("paper", 5.0)
+    assert (joint.loss_form, joint.optim.grad_clip) == ("paper", 5.0)
     fine = stage_config(paper, "sr_finetune", "ffsr", "vr_msmt17")
-    assert (fine.loss_form, fine.optimizer) == ("paper", "adam")
+    assert (fine.loss_form, fine.optim.optimizer) == ("paper", "adam")
     pre = stage_config(paper, "sr_pretrain", "ffsr", "vr_msmt17")
-    assert (pre.loss_form, pre.grad_clip) == ("paper_mean", 0.0)
+    assert (pre.loss_form, pre.optim.grad_clip) == ("paper_mean", 0.0)
     # the extractor stage has no SR term: one run serves every loss form
     mean = profiles.get("paper", loss_form="paper_mean")
     assert stage_config(mean, "joint", "ffsr_rife", "x").loss_form == "paper_mean"
@@ -215,8 +229,10 @@ def test_gradient_clipping_limits_each_step(data: Path, tmp_path: Path) -> None:
     torch.manual_seed(base.seed)  # what fit does before building the model
     start = build_network(base, 1).state_dict()
     free = fit(base, device="cpu", runs=runs, progress=False)
-    huge = fit(replace(base, grad_clip=1e9), device="cpu", runs=runs, progress=False)
-    tiny = fit(replace(base, grad_clip=1e-9), device="cpu", runs=runs, progress=False)
+    huge, tiny = (
+        fit(replace(base, optim=replace(base.optim, grad_clip=c)), device="cpu", runs=runs)
+        for c in (1e9, 1e-9)
+    )
     weights = {r.dir.name: load_weights(r.dir / "model.pt") for r in (free, huge, tiny)}
     for key, value in start.items():
         torch.testing.assert_close(weights[free.dir.name][key], weights[huge.dir.name][key])

@@ -1,0 +1,58 @@
+"""``python -m lib``: one command line, the same options for what its commands share."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lib.__main__ import main, parser
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _options(command: str) -> set[str]:
+    sub = parser()._subparsers._group_actions[0].choices[command]
+    return {s for action in sub._actions for s in action.option_strings}
+
+
+def test_train_and_pipeline_share_their_common_options() -> None:
+    shared = {
+        "--profile", "--dataset", "--data-root", "--trial", "--seed", "--mask", "--sr-images",
+        "--no-pretrained", "--device", "--runs", "--quiet", "--model",
+    }  # fmt: skip
+    assert shared <= _options("train") and shared <= _options("pipeline")
+    assert _options("train") - _options("pipeline") == {
+        "--stage", "--init", "--epochs", "--batch-size", "--compile",
+    }  # fmt: skip
+    assert _options("pipeline") - _options("train") == {"--no-joint"}
+
+
+def test_a_command_is_required_and_stages_are_checked(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main([])
+    assert "train" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["train", "--stage", "pretrain", "--model", "ffsr"])
+    assert "invalid choice: 'pretrain'" in capsys.readouterr().err
+
+
+def test_pipeline_trains_into_the_runs_folder_it_is_given(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("RIPR_DERIVED", str(tmp_path / "derived"))
+    runs = tmp_path / "runs"
+    result = subprocess.run(
+        [sys.executable, "-m", "lib", "pipeline", "--model", "resnet", "--runs", str(runs),
+         "--quiet", "--device", "cpu"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = json.loads(result.stdout[result.stdout.index("{") :])
+    assert set(out) == {"extractor"}  # a bilinear network has no SR steps
+    folder = Path(out["extractor"]["dir"])
+    assert folder.parent == runs / "smoke" and (folder / "metrics.json").is_file()
+    assert 0.0 <= out["extractor"]["rank1"] <= 1.0
