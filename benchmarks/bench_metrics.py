@@ -1,6 +1,6 @@
 """Seconds and peak memory of CMC/mAP evaluation at Market-1501 and MSMT17 scale.
 
-Ours: ``lib.metrics.evaluate_features`` (query chunks, no full distance matrix). Reference:
+Ours: ``lib.eval.metrics.evaluate_features`` (query chunks, no full distance matrix). Reference:
 a straightforward numpy implementation in the style of torchreid's ``eval_market1501``: the
 full query x gallery distance matrix, then one stable argsort per query.
 
@@ -112,7 +112,7 @@ def worker(scale: str, dim: int, impl: str, ref_queries: int | None, structured:
     out = {"threads": torch.get_num_threads()}
     t0, cpu0 = time.perf_counter(), time.process_time()
     if impl == "ours":
-        from lib.metrics import evaluate_features
+        from lib.eval.metrics import evaluate_features
 
         res = evaluate_features(qf, gf, q_pids, g_pids, q_cams, g_cams, max_rank=MAX_RANK)
         out["seconds"] = time.perf_counter() - t0

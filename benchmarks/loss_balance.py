@@ -26,13 +26,13 @@ import torch
 
 from lib import losses, profiles
 from lib.data.prepare import prepare
-from lib.engine import optimizer_for
-from lib.evaluation import psnr
-from lib.loss_balance import sr_gradient_norms
+from lib.eval import psnr
+from lib.eval.loss_balance import sr_gradient_norms
 from lib.models import MODELS, build_model
-from lib.pipeline import Data, sr_loss_of, train_model
-from lib.runs import stage_config
 from lib.train import epoch_loader, load_model, train_dataset
+from lib.train.engine import optimizer_for
+from lib.train.pipeline import Data, sr_loss_of, train_model
+from lib.train.runs import stage_config
 
 
 def start_of_joint(profile, model_name: str, data: Data):

@@ -18,7 +18,7 @@ from dataclasses import replace
 import pandas as pd
 
 from lib import profiles
-from lib.pipeline import Data, train_sr
+from lib.train.pipeline import Data, train_sr
 
 CLIP = 5.0  # the paper profile's clipping of Eq. 5 summed under SGD (lib/profiles.py)
 

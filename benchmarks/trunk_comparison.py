@@ -36,8 +36,8 @@ from scipy import stats
 from lib import profiles
 from lib.data.paths import PROJECT_ROOT
 from lib.models import build_model
-from lib.runs import stage_config
 from lib.train import fit
+from lib.train.runs import stage_config
 
 DEFAULT_TRUNKS = ("resnet10:scratch", "mobilenetv2:imagenet", "mobilenetv2:scratch")
 METRICS = ("rank1", "mAP")

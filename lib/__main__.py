@@ -9,7 +9,7 @@ adds what only a single run has (``--stage``, ``--init``, ``--epochs``, ``--batc
 ``--compile``), ``pipeline`` its ``--no-joint``. Each prints the finished run's folder and
 metrics as JSON; a finished run with the same settings is reused, not retrained. ``train``
 runs unchanged under ``torchrun --nproc_per_node=N -m lib train ...`` (DistributedDataParallel).
-The stages are those of :data:`lib.stages.STAGES`, the networks those of
+The stages are those of :data:`lib.train.stages.STAGES`, the networks those of
 :data:`lib.models.MODELS`, the datasets the variant kinds of :mod:`lib.data.variants`.
 """
 
@@ -49,7 +49,7 @@ def _common() -> argparse.ArgumentParser:
 
 def parser() -> argparse.ArgumentParser:
     """``python -m lib``'s parser: the commands ``train`` and ``pipeline``."""
-    from lib import stages
+    from lib.train import stages
 
     common = _common()
     top = argparse.ArgumentParser(
@@ -82,8 +82,8 @@ def parser() -> argparse.ArgumentParser:
 
 def _train(args: argparse.Namespace) -> dict:
     from lib import profiles
-    from lib.runs import stage_config
     from lib.train import fit
+    from lib.train.runs import stage_config
 
     overrides = {
         k: v for k, v in {"epochs": args.epochs, "batch_size": args.batch_size}.items() if v
@@ -107,7 +107,7 @@ def _train(args: argparse.Namespace) -> dict:
 
 def _pipeline(args: argparse.Namespace) -> dict:
     from lib import profiles
-    from lib.pipeline import Data, train_model
+    from lib.train.pipeline import Data, train_model
 
     profile = profiles.get(args.profile, **({"pretrained": False} if args.no_pretrained else {}))
     data = Data(args.dataset, args.data_root, args.trial, args.seed, sr_images=args.sr_images)

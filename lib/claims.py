@@ -3,7 +3,7 @@
 One row per claim: what the paper says and where (its table or figure, with the paper's
 own difference where it reports one), our paired difference over seeds or trials (same
 data and identity split per pair), its 95% t-interval, n and the verdict of
-:func:`lib.stats.verdict`. Row claims compare two rows of Tables 1-3 on Rank-1 (in %);
+:func:`lib.eval.stats.verdict`. Row claims compare two rows of Tables 1-3 on Rank-1 (in %);
 curve claims (Figs. 2 and 4, Sec. 4.2's fusion weights) compare values read off the curves,
 one per seed. ``make reproduce`` writes the table to ``figures/claims.{csv,md}``; ``make
 readme`` copies it into the README.
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from lib.stats import paired_difference, verdict
+from lib.eval.stats import paired_difference, verdict
 
 COLUMNS = ["claim", "source", "paper", "dataset", "protocol", "metric", "ours", "baseline",
            "difference", "ci_low", "ci_high", "n", "verdict"]  # fmt: skip

@@ -1,8 +1,8 @@
 """The rows of Tables 1-3: which runs make each row, as the notebooks call them.
 
 Each function trains (or reuses) the runs of its table's rows on one split and returns one
-record per row with Rank-1/5/10 and mAP (fractions), ready for :func:`lib.tables.summarise`.
-Row labels are the paper's, so they line up with its numbers in :mod:`lib.tables`; the
+record per row with Rank-1/5/10 and mAP (fractions), ready for :func:`lib.report.tables.summarise`.
+Row labels are the paper's, so they line up with its numbers in :mod:`lib.report.tables`; the
 backbone and input size of the profile are stated in each table's caption.
 
 Table 1 (Sec. 5.3, "Validity of FFSR"): an SR module in front of one fixed ResNet extractor
@@ -19,9 +19,9 @@ from collections.abc import Sequence
 
 from lib.data.person_masks import missing_masks_note, person_mask_mode
 from lib.models import complexity
-from lib.pipeline import Data, compose, train_extractor, train_joint, train_model, train_sr
 from lib.profiles import Profile
 from lib.train import Run
+from lib.train.pipeline import Data, compose, train_extractor, train_joint, train_model, train_sr
 
 METRICS = ("rank1", "rank5", "rank10", "mAP")
 

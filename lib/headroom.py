@@ -25,10 +25,10 @@ import pandas as pd
 
 from lib.data.prepare import prepare
 from lib.data.variants import FIXED_RESOLUTIONS
-from lib.evaluation import evaluate_model
-from lib.pipeline import Data, train_extractor
+from lib.eval import evaluate_model
 from lib.profiles import Profile
 from lib.train import load_model
+from lib.train.pipeline import Data, train_extractor
 
 RESOLUTIONS = (0.25, 0.5, 1.0)  # each halving of r; FIXED_RESOLUTIONS has finer steps
 
@@ -62,7 +62,7 @@ def headroom_records(
     """Rank-1 and mAP of the ResNet baseline at each fixed resolution, one row per (trained
     on, r): ``trained_on`` is ``"r"`` (trained at that r) or ``"vr_synthetic"`` (the mixed
     training set every table uses), with the resolution-matched and the cross-resolution
-    (query at r, gallery at r = 1) test. Runs are trained once and reused (:mod:`lib.runs`)."""
+    (query at r, gallery at r = 1) test. Runs are trained once and reused (:mod:`lib.train.runs`)."""
     synthetic = profile.synthetic
     hr = prepare("synthetic", synthetic=synthetic, seed=seed)
     vr_run = train_extractor(profile, "resnet", Data("vr_synthetic", seed=seed), device=device,

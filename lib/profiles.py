@@ -45,7 +45,7 @@ OPTIMIZERS = ("sgd", "adam")
 @dataclass(frozen=True)
 class Optim:
     """Optimisation settings of one training stage (Sec. 5.2). A run embeds the one it
-    trains with (``lib.runs.RunConfig.optim``), so a new setting is added here only."""
+    trains with (``lib.train.runs.RunConfig.optim``), so a new setting is added here only."""
 
     epochs: int
     lr: float

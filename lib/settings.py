@@ -15,7 +15,7 @@ variable         folder                                               default
                                                                       ``~/.cache/ripr/derived``
 ``RIPR_SPLITS``  the fixed identity-split files of VIPeR and CAVIAR   ``data/splits/``
                  (:mod:`lib.data.splits`)
-``RIPR_RUNS``    training runs (:mod:`lib.runs`)                      ``runs/``
+``RIPR_RUNS``    training runs (:mod:`lib.train.runs`)                ``runs/``
 ``RIPR_OUTPUT``  the folder holding ``figures/`` (``cpu`` and         the checkout
                  ``paper`` profiles) and ``runs/smoke/figures/``
                  (``smoke``), where notebooks write (:mod:`lib.report`)

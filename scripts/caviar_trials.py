@@ -34,10 +34,10 @@ METHODS = ("ResNet50", "FFSR", "RIFE", "FFSR+RIFE")
 def main(argv: list[str] | None = None) -> int:
     from lib import profiles, report
     from lib.data.datasets import LayoutError, load
+    from lib.eval.stats import paired_difference
     from lib.experiments import table3_records
-    from lib.pipeline import Data
-    from lib.stats import paired_difference
     from lib.train import default_device
+    from lib.train.pipeline import Data
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="cpu", choices=sorted(profiles.PROFILES))

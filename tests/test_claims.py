@@ -2,7 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lib import claims, tables
+from lib import claims
+from lib.report import tables
 
 
 def _records(deltas: dict[str, float], seeds=(0, 1, 2), base=0.30, noise=(0.0, 0.01, -0.01)):

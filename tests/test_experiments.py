@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from lib import experiments, pipeline, profiles
-from lib.pipeline import Data
-from lib.runs import RunConfig
-from lib.train import Run
+from lib import experiments, profiles
+from lib.train import Run, pipeline
+from lib.train.pipeline import Data
+from lib.train.runs import RunConfig
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from lib import losses
-from lib.loss_balance import sr_gradient_norms
+from lib.eval.loss_balance import sr_gradient_norms
 from lib.models import build_model
 
 

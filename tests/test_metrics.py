@@ -1,12 +1,12 @@
-"""CMC / mAP (lib.metrics) against a plain per-query reference written here, and hand cases."""
+"""CMC / mAP (lib.eval.metrics) against a plain per-query reference written here, and hand cases."""
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
-from lib import metrics, ranking
-from lib.metrics import evaluate, evaluate_by_resolution, evaluate_features, single_shot_draws
+from lib.eval import metrics, ranking
+from lib.eval.metrics import evaluate, evaluate_by_resolution, evaluate_features, single_shot_draws
 
 # ---------------------------------------------------------------- the reference (per query)
 
@@ -76,7 +76,7 @@ def assert_same(result, expected, exact_cmc=True):
 
 @pytest.fixture(params=["binned", "below limit"])
 def search_path(request, monkeypatch):
-    """Both float32 counting paths of lib.metrics: a histogram with exact boundary bins, or a
+    """Both float32 counting paths of lib.eval.metrics: a histogram with exact boundary bins, or a
     search of the entries below the largest same-pid distance (float64: whole-chunk search)."""
     monkeypatch.setattr(ranking, "FILTER_MAX_FRACTION", 0.0 if request.param == "binned" else 1.0)
 

@@ -14,14 +14,14 @@ import torch
 from PIL import Image
 from torch import nn
 
-from lib.analysis import fusion_weights_by_resolution, sr_psnr_by_resolution
 from lib.data.samples import Sample
-from lib.evaluation import extract_features, sr_quality
+from lib.eval import extract_features, sr_quality
+from lib.eval.analysis import fusion_weights_by_resolution, sr_psnr_by_resolution
+from lib.eval.objective import features_at_resolution
 from lib.models.complexity import count_macs
 from lib.models.modes import evaluating
-from lib.objective import features_at_resolution
-from lib.plots import sr_grid
-from lib.widgets import query_features, sr_images
+from lib.report.plots import sr_grid
+from lib.report.widgets import query_features, sr_images
 
 SIZE = (16, 8)  # input size (H, W)
 

@@ -1,4 +1,4 @@
-"""The objective O(r1, r2) of Eq. 2 (lib.objective) against brute force over all pairs."""
+"""The objective O(r1, r2) of Eq. 2 (lib.eval.objective) against brute force over all pairs."""
 
 import numpy as np
 import pytest
@@ -6,8 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lib import metrics
-from lib.objective import features_at_resolution, objective, objective_grid
+from lib.eval import metrics
+from lib.eval.objective import features_at_resolution, objective, objective_grid
 
 
 def brute_force(f_a, pids_a, f_b, pids_b, reduction, exclude_same_image=False):

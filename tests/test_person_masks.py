@@ -204,9 +204,10 @@ def test_without_mediapipe_the_error_says_how_to_install():
 
 def test_table1_deepercut_row_is_not_run_without_person_masks(caviar_root, tmp_path, monkeypatch):
     pytest.importorskip("torch", reason="lib.experiments needs torch")
-    from lib import experiments, pipeline, profiles, tables
-    from lib.pipeline import Data
-    from lib.train import Run
+    from lib import experiments, profiles
+    from lib.report import tables
+    from lib.train import Run, pipeline
+    from lib.train.pipeline import Data
 
     monkeypatch.setenv("RIPR_DERIVED", str(tmp_path / "derived"))
     configs = []
@@ -259,10 +260,10 @@ def test_table1_deepercut_row_trains_with_computed_person_masks(caviar_root, tmp
     """Once person masks are computed (or a segmenter is installed), the row trains with
     ``mask="person"``: a run of its own (not the Gaussian's), whose split carries the masks."""
     pytest.importorskip("torch", reason="lib.experiments needs torch")
-    from lib import experiments, pipeline, profiles
+    from lib import experiments, profiles
     from lib.data.prepare import prepare
-    from lib.pipeline import Data
-    from lib.train import Run
+    from lib.train import Run, pipeline
+    from lib.train.pipeline import Data
 
     monkeypatch.setenv("RIPR_DERIVED", str(tmp_path / "derived"))
     monkeypatch.setattr(pm, "mediapipe_available", lambda: False)

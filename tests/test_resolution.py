@@ -12,7 +12,6 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
-from lib import analysis
 from lib.data import resolution, variants
 from lib.data.resolution import (
     degrade_batch,
@@ -25,6 +24,7 @@ from lib.data.resolution import (
     width_max_of,
 )
 from lib.data.samples import Sample
+from lib.eval import analysis
 from tests.layouts import market_tree, write_image
 
 

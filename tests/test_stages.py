@@ -1,15 +1,15 @@
-"""The stage objects (lib.stages): what each builds, freezes and fixes, chosen by name once."""
+"""The stage objects (lib.train.stages): what each builds, freezes and fixes, chosen by name once."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from lib import profiles, stages
+from lib import profiles
 from lib.models import build_model
 from lib.profiles import NO_TRAINING, Optim
-from lib.runs import RunConfig, stage_config
-from lib.train import build_network
+from lib.train import build_network, stages
+from lib.train.runs import RunConfig, stage_config
 
 
 def test_every_stage_makes_a_run_of_the_profiles_settings() -> None:

@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from lib.stats import Difference, paired_difference, summarise, verdict
+from lib.eval.stats import Difference, paired_difference, summarise, verdict
 
 
 def test_summarise_mean_std_n_and_nan():

@@ -15,8 +15,8 @@ import pytest
 import torch
 
 from lib import profiles
-from lib.runs import RunConfig, load_weights, stage_config
 from lib.train import build_network, fit
+from lib.train.runs import RunConfig, load_weights, stage_config
 from tests.layouts import write_image
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -250,7 +250,7 @@ def test_the_embedded_data_does_not_key_runs_by_a_data_root():
     """A user's DATA_ROOT does not change (or invalidate) runs of the synthetic variants,
     which do not live under it; real datasets keep theirs in the key."""
     from lib import profiles
-    from lib.runs import stage_config
+    from lib.train.runs import stage_config
 
     p = profiles.get("smoke")
     a = stage_config(p, "extractor", "resnet", "vr_synthetic", data_root="/somewhere/data")

@@ -47,7 +47,7 @@ LAB_SETTINGS = {
 }
 
 EXPLORER = ".jp-OutputArea-output .widget-vbox:has(.widget-hslider)"
-# The explorer's figure (lib.widgets.render_panel): a title, then a row with the LR and SR
+# The explorer's figure (lib.report.widgets.render_panel): a title, then a row with the LR and SR
 # images, then one row per model with its ranked gallery. Fractions of the figure's height:
 IMAGES_ROW = (0.10, 0.30)
 RANKED_ROWS = (0.38, 1.0)

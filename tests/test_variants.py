@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from lib import tables
 from lib.data import variants
+from lib.report import tables
 from tests.layouts import caviar_tree, cuhk03_mat, market_tree, viper_tree, write_image
 
 

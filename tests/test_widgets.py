@@ -1,4 +1,4 @@
-"""The explorers' plain functions and widgets (lib.widgets), without a browser."""
+"""The explorers' plain functions and widgets (lib.report.widgets), without a browser."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from torch import nn
 
 from lib.data.loader import read_image, to_tensor
 from lib.data.samples import Sample
-from lib.evaluation import extract_features
-from lib.widgets import (
+from lib.eval import extract_features
+from lib.report.widgets import (
     LR_NAME,
     MATCH,
     NON_MATCH,

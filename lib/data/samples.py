@@ -50,7 +50,7 @@ class Sample:
 class Split:
     """Train / query / gallery lists of a dataset (or variant) for one trial.
 
-    ``protocol`` names the evaluation protocol of :func:`lib.metrics.evaluate`: ``market``
+    ``protocol`` names the evaluation protocol of :func:`lib.eval.metrics.evaluate`: ``market``
     (same identity and camera removed from the gallery) or ``single_shot`` (one gallery
     image per identity drawn at random, repeated over draws). ``trials`` is the number of
     seeded identity splits the dataset defines (1 for a fixed split).

@@ -3,7 +3,7 @@
 The CSVs were transcribed from the paper and the collections named in ``README.md`` beside
 them (their sources), kept inside ``lib`` so that an installed package or a fresh clone can read them.
 Every figure in them is somebody's reported result, never a measurement of this project;
-:mod:`lib.tables` labels them as such.
+:mod:`lib.report.tables` labels them as such.
 """
 
 from __future__ import annotations

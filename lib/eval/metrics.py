@@ -23,8 +23,8 @@ Conventions (shared by every function here; the tests' reference implementations
   ``max_rank`` entries). AP is the mean over true matches of the precision at their rank
   (torchreid's definition); mAP the mean AP over valid queries.
 
-Ranks are counted, not sorted: see :mod:`lib.ranking`.
-The objective O(r1, r2) of Eq. 2 lives in :mod:`lib.objective` and is re-exported here.
+Ranks are counted, not sorted: see :mod:`lib.eval.ranking`.
+The objective O(r1, r2) of Eq. 2 lives in :mod:`lib.eval.objective` and is re-exported here.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from lib.objective import features_at_resolution, objective, objective_grid
-from lib.ranking import buffer, gallery_ranks
+from lib.eval.objective import features_at_resolution, objective, objective_grid
+from lib.eval.ranking import buffer, gallery_ranks
 
 __all__ = [
     "evaluate",
@@ -205,7 +205,7 @@ def evaluate(
     Returns ``{"cmc", "mAP", "num_valid", "num_query"}`` (see the module docstring for the
     protocols, ties and skipped queries); ``single_shot`` adds ``cmc_std``, ``mAP_std`` and
     ``trials``. float16/bfloat16 are ranked in float32, float64 as given (slower: float32
-    takes the fast counting routes of :mod:`lib.ranking`). ``chunk_size`` query rows at a
+    takes the fast counting routes of :mod:`lib.eval.ranking`). ``chunk_size`` query rows at a
     time (default: about 384 MiB of working memory).
     """
     dist = _as_tensor(distmat)

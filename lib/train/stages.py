@@ -3,7 +3,7 @@
 A stage says what a run builds (an SR module alone, or the network of Eq. 3), which of the
 profile's optimisation settings it takes, which run settings it fixes, which parts it freezes,
 the loss of each step and whether the finished run is evaluated on ReID. A run names its stage
-(``lib.runs.RunConfig.stage``); ``lib.train`` looks the object up once and never branches on
+(``lib.train.runs.RunConfig.stage``); ``lib.train`` looks the object up once and never branches on
 the name, so a new stage is one entry of :data:`STAGES`.
 
 =============  ===========  ==========  ==============================================  =========
@@ -19,7 +19,7 @@ compose        network      (0 epochs)  none: the SR module of one run in front 
                                         extractor of another, evaluated as they are
 =============  ===========  ==========  ==============================================  =========
 
-How a stage is initialised is the run's ``init`` (``lib.runs.init_model``): an SR run fills the
+How a stage is initialised is the run's ``init`` (``lib.train.runs.init_model``): an SR run fills the
 SR module, a network run the network; which kind a run is, is its stage's :attr:`Stage.builds`.
 """
 
@@ -36,7 +36,7 @@ from torch import Tensor, nn
 from lib import losses
 
 if TYPE_CHECKING:
-    from lib.runs import RunConfig
+    from lib.train.runs import RunConfig
 
 Terms = dict[str, Tensor]
 LossFn = Callable[[nn.Module, dict, "RunConfig", torch.device, bool], Terms]

@@ -88,10 +88,10 @@ def sr_grid(
     samples: Sequence[Sample] | None = None,
 ):
     """For each image and resolution: LR input (bilinear), each SR model's output, and HR.
-    ``samples`` (those the images were read from, :func:`lib.analysis.hr_batch`) make r the
+    ``samples`` (those the images were read from, :func:`lib.eval.analysis.hr_batch`) make r the
     r of Sec. 3 (width r * width_max of the dataset); without them each image is taken as
     r = 1 at its tensor width. The SR models run in eval mode (their modes restored after)."""
-    from lib.analysis import degrade
+    from lib.eval.analysis import degrade
     from lib.models.modes import evaluating
 
     sizes, width_max = source_geometry(samples) if samples is not None else (None, None)
@@ -173,7 +173,7 @@ def objective_heatmap(grid: pd.DataFrame, title: str = ""):
 
 def stratified_heatmaps(frames: dict[str, pd.DataFrame], value: str = "rank1"):
     """Rank-1 (or mAP) per (query resolution bucket, gallery resolution bucket), one panel
-    per model (data: :func:`lib.metrics.evaluate_by_resolution`), in %."""
+    per model (data: :func:`lib.eval.metrics.evaluate_by_resolution`), in %."""
     fig, axes = plt.subplots(1, len(frames), figsize=(4.2 * len(frames), 3.6), squeeze=False)
     for ax, (label, frame) in zip(axes[0], frames.items(), strict=True):
         grid = frame.pivot(index="q_bucket", columns="g_bucket", values=value) * 100

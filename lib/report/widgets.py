@@ -26,7 +26,7 @@ from torch import Tensor, nn
 from lib.data.loader import read_image, to_tensor
 from lib.data.resolution import downsample, width_max_of
 from lib.data.samples import Sample
-from lib.evaluation import extract_features
+from lib.eval import extract_features
 from lib.models.modes import evaluating
 
 MATCH, NON_MATCH = "#2ca02c", "#d62728"  # border colours of true and false matches
@@ -82,7 +82,7 @@ def rank_gallery(
     protocol: str = "market",
 ) -> Ranked:
     """The top-``k`` gallery entries of a query: Euclidean distance, stable order (ties by
-    gallery index), as :mod:`lib.metrics` ranks. ``market``: the gallery images of the same
+    gallery index), as :mod:`lib.eval.metrics` ranks. ``market``: the gallery images of the same
     identity AND camera are removed first; ``single_shot``: the whole gallery is ranked."""
     if protocol not in PROTOCOLS:
         raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")

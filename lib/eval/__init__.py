@@ -2,9 +2,13 @@
 
 ReID (Sec. 5): the 256-d feature ``f`` of every query and gallery image (the network in
 eval mode, images up-sampled bilinearly to the input size), Euclidean distance, CMC and mAP
-under the split's protocol (:func:`lib.metrics.evaluate_features`). SR quality: PSNR of the
+under the split's protocol (:func:`lib.eval.metrics.evaluate_features`). SR quality: PSNR of the
 SR output against the HR source, over the whole image and inside / outside the foreground
 mask, next to the bilinear input's.
+
+Submodules: ``metrics`` (CMC, mAP, by resolution), ``ranking`` (gallery ranks in blocks),
+``objective`` (O(r1, r2) of Eq. 2), ``analysis`` (SR quality and fusion weights by resolution),
+``loss_balance`` (gradient norms of Eq. 4's terms), ``stats`` (paired differences, 95% CIs).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from torch.utils.data import DataLoader
 from lib.data.batch import DeviceBatches, collate
 from lib.data.loader import ReIDDataset
 from lib.data.samples import Sample, Split
-from lib.metrics import evaluate_features
+from lib.eval.metrics import evaluate_features
 from lib.models.modes import evaluating
 
 

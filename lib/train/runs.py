@@ -18,10 +18,10 @@ from pathlib import Path
 
 import torch
 
-from lib import stages
 from lib.losses import LOSS_FORMS
 from lib.profiles import NO_TRAINING, Optim, Profile
 from lib.settings import from_environment
+from lib.train import stages
 
 SR_LOSSES = ("mse", "ffsr")
 
@@ -30,7 +30,7 @@ SR_LOSSES = ("mse", "ffsr")
 class RunConfig:
     """Everything that decides a run's result (Sec. 5.2 for the paper's values).
 
-    ``stage``: a name of :data:`lib.stages.STAGES` (what the run builds, trains, freezes and
+    ``stage``: a name of :data:`lib.train.stages.STAGES` (what the run builds, trains, freezes and
     evaluates); ``model`` is an SR name for the SR stages, else a network name. ``optim``: the
     stage's optimisation settings (:class:`lib.profiles.Optim`). ``sr_loss`` "mse" weighs
     every pixel alike, "ffsr" is Eq. 5 under ``mask``. ``init`` lists run folders whose final
@@ -39,7 +39,7 @@ class RunConfig:
 
     ``loss_form`` (:data:`lib.losses.LOSS_FORMS`): how Eq. 5 is reduced and Eq. 4 weighted;
     "paper" sums Eq. 5 over pixels as written. The stage fixes it where it has no choice
-    (:attr:`lib.stages.Stage.fixed`): the MSE pre-training is "paper_mean" (a mean squared
+    (:attr:`lib.train.stages.Stage.fixed`): the MSE pre-training is "paper_mean" (a mean squared
     error), the extractor stage (Eq. 9, no SR term) "paper".
     """
 
@@ -112,7 +112,7 @@ OPTIM_FIELDS = frozenset(f.name for f in fields(Optim))
 
 
 def stage_config(profile: Profile, stage: str, model: str, dataset: str, **overrides) -> RunConfig:
-    """A run of ``profile``'s settings for ``stage`` (a name of :data:`lib.stages.STAGES`) of
+    """A run of ``profile``'s settings for ``stage`` (a name of :data:`lib.train.stages.STAGES`) of
     ``model`` on variant ``dataset``. ``overrides`` replace any field of the run or of its
     :class:`~lib.profiles.Optim` (``epochs=2``, ``batch_size=16``)."""
     spec = stages.get(stage)

@@ -20,8 +20,8 @@ from dataclasses import dataclass, replace
 
 from lib.models import MODELS, extractor_network
 from lib.profiles import Profile
-from lib.runs import stage_config
 from lib.train import Run, fit
+from lib.train.runs import stage_config
 
 FOREGROUND_FOCUS = ("ffsr", "ffsr_code")  # SR modules trained with Eq. 5 and a mask
 

@@ -1,7 +1,7 @@
 """Exact ranks of a few chosen gallery entries in each query row, without sorting rows.
 
 Only the ranks of a query's same-identity gallery images are needed for CMC and mAP
-(:mod:`lib.metrics`). With ``s`` their distances, the counts of distances ``< s_k`` and
+(:mod:`lib.eval.metrics`). With ``s`` their distances, the counts of distances ``< s_k`` and
 ``<= s_k`` for every k come from counting the row against the sorted thresholds
 ``{nextafter(s_k, -inf), s_k}``; when exactly one distance equals ``s_k`` its rank is the
 first count + 1, otherwise (a tie) the rank is counted exactly with the gallery index

@@ -1,7 +1,7 @@
 """One epoch of training (Sec. 5.2), whole: what ``lib.train.fit`` repeats.
 
 Every stage trains through the same loop; what differs (the loss of a step, what is frozen)
-is the stage's (:mod:`lib.stages`). ``net`` is what the batches go through (the model, or its
+is the stage's (:mod:`lib.train.stages`). ``net`` is what the batches go through (the model, or its
 DistributedDataParallel / compiled wrapper); ``model`` is the module itself, whose parameters
 are clipped.
 """
@@ -17,7 +17,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from lib.profiles import Optim
-from lib.stages import Stage
+from lib.train.stages import Stage
 
 
 def optimizer_for(optim: Optim, params: Iterable[nn.Parameter]) -> torch.optim.Optimizer:

@@ -23,7 +23,7 @@ from lib.data.batch import collate, to_model_batch
 from lib.data.loader import ReIDDataset
 from lib.data.resolution import Size, degrade_batch, source_geometry
 from lib.data.samples import Sample, replace_path
-from lib.evaluation import psnr
+from lib.eval import psnr
 from lib.models.modes import evaluating
 
 
@@ -133,11 +133,11 @@ def objective_for_model(
     device: torch.device | str = "cpu",
 ) -> pd.DataFrame:
     """The grid O(r1, r2) of Eq. 2 (mean reduction, same-image pairs excluded, pid <= 0
-    left out; see :func:`lib.objective.objective_grid`) for ``model`` on the HR sources of
+    left out; see :func:`lib.eval.objective.objective_grid`) for ``model`` on the HR sources of
     ``samples`` (at most ``max_images``, drawn with ``seed``), each degraded to every
     resolution r of Sec. 3: width ``r * width_max`` of the dataset (from the samples' own
     r, :func:`lib.data.resolution.source_geometry`), the r of the variants' manifests."""
-    from lib.metrics import features_at_resolution, objective_grid
+    from lib.eval.metrics import features_at_resolution, objective_grid
 
     samples = list(samples)
     if len(samples) > max_images:

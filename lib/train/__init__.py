@@ -1,8 +1,8 @@
-"""Training of the stages of Sec. 5.2 (:mod:`lib.stages`), resumable, on CPU, one GPU or many.
+"""Training of the stages of Sec. 5.2 (:mod:`lib.train.stages`), resumable, on CPU, one GPU or many.
 
 ``fit(config)`` trains (or reuses) the run that ``config`` describes and returns a
 :class:`Run` with its folder and final metrics; each epoch is
-:func:`lib.engine.train_one_epoch`. Runs survive: a checkpoint is written
+:func:`lib.train.engine.train_one_epoch`. Runs survive: a checkpoint is written
 atomically after every epoch, and a run started again resumes from it. Every epoch reseeds
 torch and the data order from (seed, epoch), so on CPU a resumed run ends with exactly the
 weights and metrics of an uninterrupted one. A non-finite loss stops the run with an error
@@ -27,15 +27,15 @@ import torch.distributed as dist
 from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
 
-from lib import stages
 from lib.data.batch import DeviceBatches, collate
 from lib.data.loader import ReIDDataset
 from lib.data.person_masks import with_person_masks
 from lib.data.prepare import prepare
-from lib.engine import optimizer_for, train_one_epoch
-from lib.evaluation import evaluate_model, sr_quality
+from lib.eval import evaluate_model, sr_quality
 from lib.models import build_model, build_sr
-from lib.runs import (
+from lib.train import stages
+from lib.train.engine import optimizer_for, train_one_epoch
+from lib.train.runs import (
     RunConfig,
     atomic_save,
     init_model,
@@ -148,7 +148,7 @@ def fit(
 ) -> Run:
     """Train the run ``config`` describes (or reuse it when finished); see the module doc.
     ``compile_model`` trains through ``torch.compile`` (same weights and checkpoints; it is
-    not part of the run's settings). The epochs are :func:`lib.engine.train_one_epoch`."""
+    not part of the run's settings). The epochs are :func:`lib.train.engine.train_one_epoch`."""
     folder = run_dir(config, runs)
     if (folder / "metrics.json").is_file():
         return Run(folder, json.loads((folder / "metrics.json").read_text()), config)
@@ -265,7 +265,7 @@ def _final_metrics(model, stage, split, config: RunConfig, device, history: list
 
 def load_model(run: Run | Path) -> nn.Module:
     """The trained model of a finished run (eval mode, CPU), rebuilt from its config."""
-    from lib.runs import read_config
+    from lib.train.runs import read_config
 
     folder = run.dir if isinstance(run, Run) else Path(run)
     config = read_config(folder)

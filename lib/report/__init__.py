@@ -2,6 +2,9 @@
 
 A ``smoke`` run (tests, nbval) writes under ``runs/smoke/figures`` and never over
 ``figures/``, which holds what the last ``cpu`` or ``paper`` run of ``make reproduce`` wrote.
+
+Submodules: ``tables`` (our rows beside the paper's reported numbers), ``plots`` (the
+figures), ``widgets`` (the interactive explorers of notebook 09).
 """
 
 from __future__ import annotations
