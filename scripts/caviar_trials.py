@@ -4,16 +4,18 @@ Usage: python scripts/caviar_trials.py [--profile cpu] [--data-root ../shared/da
        [--trials 10] [--sr-images FOLDER]   (what `make caviar` runs)
 
 CAVIAR (Sec. 5.1) is real low-resolution data: LR queries from camera B against an HR
-gallery from camera A, the 50 two-camera identities split in halves for training and testing,
-10 random splits. Every network is trained on each split (Table 3's pipeline, seed 0) and the
-per-trial records go to ``figures/caviar_seeds.csv``. The SR modules' MSE pre-training (the
-paper's "generic image set") reads ``--sr-images``: by default the PETA persons under the data
-root (``<data-root>/peta``, about 10,900 real pedestrian images of five other datasets, none of
-CAVIAR's), one run shared by every trial; where that folder is absent, each trial's CAVIAR
-training images. the claims table (notebook 11) pairs
-them by trial. Prints mean, std and n per row and each row's paired difference to ResNet with
-its 95% interval; writes ``figures/caviar.{csv,md,tex}``. Runs are reused when present, so an
-interrupted run resumes at the trial it stopped in.
+gallery from camera A, the 50 two-camera identities split in halves for training and
+testing, 10 random splits. Every network is trained on each split (Table 3's pipeline, seed
+0; its rows keep Table 3's names, so the baseline row is "ResNet50" whatever the profile's
+trunk, which the caption names) and the per-trial records go to
+``figures/caviar_seeds.csv``. The SR modules' MSE pre-training (the paper's "generic image
+set") reads ``--sr-images``: by default the PETA persons under the data root
+(``<data-root>/peta``, about 10,900 real pedestrian images of five other datasets, none of
+CAVIAR's), one run shared by every trial; where that folder is absent, each trial's CAVIAR training
+images. The claims table (notebook 11) pairs the records by trial. Prints mean, std and n
+per row and each row's paired difference to ResNet with its 95% interval; writes
+``figures/caviar.{csv,md,tex}``. Runs are reused when present, so an interrupted run resumes
+at the trial it stopped in.
 """
 
 from __future__ import annotations

@@ -59,6 +59,7 @@ def test_fit_writes_a_run_and_reuses_it(data: Path, tmp_path: Path) -> None:
     for key in ("rank1", "rank5", "mAP", "rank1_std", "mAP_std"):
         assert 0.0 <= run.metrics[key] <= 1.0
     assert run.metrics["num_valid"] == 4
+    assert run.metrics["cpu_threads"] == torch.get_num_threads()  # results depend on it
     stamp = (run.dir / "metrics.json").stat().st_mtime_ns
     again = fit(config, device="cpu", runs=tmp_path / "runs", progress=False)
     assert again.metrics == run.metrics and (run.dir / "metrics.json").stat().st_mtime_ns == stamp

@@ -192,7 +192,9 @@ def fit(
         if rank == 0:
             atomic_save(model.state_dict(), folder / "model.pt")
             metrics = _final_metrics(model, stage, split, config, device, history)
-            write_json(folder / "metrics.json", {**metrics, "world_size": world})
+            # CPU results are bit-identical for a seed only at the same thread count: record it
+            extra = {"world_size": world, "cpu_threads": torch.get_num_threads()}
+            write_json(folder / "metrics.json", {**metrics, **extra})
     return Run(folder, json.loads((folder / "metrics.json").read_text()), config)
 
 
