@@ -11,9 +11,9 @@ trunk, which the caption names) and the per-trial records go to
 ``figures/caviar_seeds.csv``. The SR modules' MSE pre-training (the paper's "generic image
 set") reads ``--sr-images``: by default the PETA persons under the data root
 (``<data-root>/peta``, about 10,900 real pedestrian images of five other datasets, none of
-CAVIAR's), one run shared by every trial; where that folder is absent, each trial's CAVIAR training
-images. The claims table (notebook 11) pairs the records by trial. Prints mean, std and n
-per row and each row's paired difference to ResNet with its 95% interval; writes
+CAVIAR's), one run shared by every trial; where that folder is absent, each trial's CAVIAR
+training images. The claims table (notebook 11) pairs the records by trial. Prints mean, std
+and n per row and each row's paired difference to ResNet with its 95% interval; writes
 ``figures/caviar.{csv,md,tex}``. Runs are reused when present, so an interrupted run resumes
 at the trial it stopped in.
 """
