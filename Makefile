@@ -5,10 +5,14 @@ SHELL := /bin/bash
 PROFILE ?= cpu
 DATA_ROOT ?= data
 CAVIAR_ROOT ?= ../shared/datasets
+MARKET_ROOT ?= ../shared/datasets
+TABLES ?= 3 2 1
+DATASETS ?= vr_market1501 mlr_market1501
+SEEDS ?= 0 1 2
 PY := .venv/bin/python
 CODE := lib tests benchmarks scripts notebooks
 
-.PHONY: env test lint format reproduce caviar readme lab clean
+.PHONY: env test lint format reproduce caviar market readme lab clean
 
 env:  ## create .venv (reused while pyproject.toml and constraints.txt are unchanged)
 	@./scripts/env.sh
@@ -34,6 +38,9 @@ reproduce: env  ## every numbered notebook with papermill; PROFILE=cpu|paper, DA
 
 caviar: env  ## CAVIAR, 10 identity-split trials of ResNet, FFSR, RIFE, FFSR+RIFE (real data; not in CI)
 	$(PY) scripts/caviar_trials.py --profile $(PROFILE) --data-root "$(CAVIAR_ROOT)"
+
+market: env  ## Tables 1-3 on VR-/MLR-Market1501 (real data; hours; not in CI): TABLES, DATASETS, SEEDS
+	$(PY) -m lib market --data-root "$(MARKET_ROOT)" --tables $(TABLES) --datasets $(DATASETS) --seeds $(SEEDS)
 
 readme: env  ## copy the tables of the last `make reproduce` (figures/) into README.md
 	$(PY) scripts/readme_results.py

@@ -21,6 +21,41 @@ import os
 import sys
 from pathlib import Path
 
+BACKBONE_CHOICES = ("resnet10", "resnet18", "resnet34", "resnet50", "mobilenetv2")
+
+
+def _size(text: str) -> tuple[int, int]:
+    """``"64x32"`` -> ``(64, 32)`` (height, width)."""
+    try:
+        height, width = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected HEIGHTxWIDTH such as 64x32, got {text!r}"
+        ) from None
+    if height <= 0 or width <= 0:
+        raise argparse.ArgumentTypeError(f"sizes must be positive, got {text!r}")
+    return height, width
+
+
+def profile_from(args: argparse.Namespace):
+    """The named profile with the trunk, its initialisation and the input size the command
+    line gives (an input size replaces the profile's per-dataset ones)."""
+    from lib import profiles
+
+    overrides: dict = {}
+    if args.backbone is not None:
+        overrides["backbone"] = args.backbone
+    if args.pretrained is not None:
+        overrides["pretrained"] = args.pretrained
+    if args.input is not None:
+        overrides.update(
+            input_size=args.input,
+            input_size_market=None,
+            input_size_vr=None,
+            input_size_synthetic=None,
+        )
+    return profiles.get(args.profile, **overrides)
+
 
 def _common() -> argparse.ArgumentParser:
     """The options every command shares."""
@@ -37,7 +72,15 @@ def _common() -> argparse.ArgumentParser:
         "--sr-images", default="", help="image folder for the SR MSE pre-training (e.g. ImageNet)"
     )
     common.add_argument(
-        "--no-pretrained", action="store_true", help="random init where the profile uses ImageNet"
+        "--backbone", choices=BACKBONE_CHOICES, help="the trunk (default: the profile's)"
+    )
+    common.add_argument(
+        "--pretrained",
+        action=argparse.BooleanOptionalAction,
+        help="ImageNet initialisation of the trunk, or random (default: the profile's)",
+    )
+    common.add_argument(
+        "--input", type=_size, help="model input HEIGHTxWIDTH, e.g. 64x32 (default: the profile's)"
     )
     common.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda when available)")
     common.add_argument(
@@ -77,11 +120,11 @@ def parser() -> argparse.ArgumentParser:
     )
     pipeline.add_argument("--model", default="ffsr_rife", help="a network of lib.models.MODELS")
     pipeline.add_argument("--no-joint", action="store_true", help="stop after steps 1 and 2")
+    _market_parser(commands)
     return top
 
 
 def _train(args: argparse.Namespace) -> dict:
-    from lib import profiles
     from lib.train import fit
     from lib.train.runs import stage_config
 
@@ -89,7 +132,7 @@ def _train(args: argparse.Namespace) -> dict:
         k: v for k, v in {"epochs": args.epochs, "batch_size": args.batch_size}.items() if v
     }
     config = stage_config(
-        profiles.get(args.profile, **({"pretrained": False} if args.no_pretrained else {})),
+        profile_from(args),
         args.stage,
         args.model,
         args.dataset,
@@ -106,10 +149,9 @@ def _train(args: argparse.Namespace) -> dict:
 
 
 def _pipeline(args: argparse.Namespace) -> dict:
-    from lib import profiles
     from lib.train.pipeline import Data, train_model
 
-    profile = profiles.get(args.profile, **({"pretrained": False} if args.no_pretrained else {}))
+    profile = profile_from(args)
     data = Data(args.dataset, args.data_root, args.trial, args.seed, sr_images=args.sr_images)
     runs = train_model(
         profile,
@@ -123,11 +165,81 @@ def _pipeline(args: argparse.Namespace) -> dict:
     return {step: {"dir": str(r.dir), **r.metrics} for step, r in runs.items()}
 
 
+def _market_parser(commands) -> None:
+    market = commands.add_parser(
+        "market",
+        help="Tables 1-3 on VR-/MLR-Market1501, every seed, both cores busy",
+        description="Tables 1-3 on the paper's Market-1501 (lib.market): every network of "
+        "the chosen tables and seeds as parallel one-thread pipeline jobs; each finished "
+        "job's rows go to figures/market_seeds.csv at once. Resumable: run it again.",
+    )
+    market.add_argument("--profile", default="market")
+    market.add_argument("--data-root", default="../shared/datasets", help="holds market1501/")
+    market.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    market.add_argument("--datasets", nargs="+", default=["vr_market1501"])
+    market.add_argument("--tables", type=int, nargs="+", default=[3], choices=[1, 2, 3])
+    market.add_argument(
+        "--sr-images", help="SR pre-training images (default: <data-root>/peta where present)"
+    )
+    market.add_argument("--processes", type=int, default=2, help="jobs at once")
+    market.add_argument("--threads", type=int, default=1, help="CPU threads per job")
+    market.add_argument("--device", default="cpu")
+    market.add_argument("--runs", type=Path, help="runs folder (default: runs/ or $RIPR_RUNS)")
+    market.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _relative(path: str) -> str:
+    """``path`` relative to the checkout, where the jobs run (so a run's key, which holds its
+    data root, does not depend on where the checkout lies)."""
+    from lib.settings import PROJECT_ROOT
+
+    return os.path.relpath(Path(path).resolve(), PROJECT_ROOT)
+
+
+def _market(args: argparse.Namespace) -> dict:
+    from lib import market
+    from lib.data.datasets import LayoutError, load
+    from lib.train.parallel import run_jobs
+
+    try:
+        load("market1501", args.data_root)
+    except (FileNotFoundError, LayoutError) as error:
+        raise SystemExit(f"python -m lib market: {error}") from None
+    sr_images = args.sr_images
+    if sr_images is None:
+        peta = Path(args.data_root) / "peta"
+        sr_images = str(peta) if peta.is_dir() else ""
+    common = ["--profile", args.profile, "--data-root", _relative(args.data_root),
+              "--device", args.device]  # fmt: skip
+    if sr_images:
+        common += ["--sr-images", _relative(sr_images)]
+    if args.runs is not None:
+        common += ["--runs", str(args.runs.resolve())]
+    jobs = market.jobs(args.seeds, args.datasets, args.tables, common)
+    path = market.seeds_path()
+
+    def done(job, result) -> None:
+        market.write_records(market.records(job, result), path)
+
+    results = run_jobs(
+        jobs,
+        (args.runs or Path("runs")).resolve() / args.profile / "logs",
+        processes=args.processes,
+        threads=args.threads,
+        on_done=done,
+        progress=not args.quiet,
+    )
+    frame = market.summary(market.write_records([], path))
+    print(frame.to_string())
+    return {"seeds_file": str(path), "jobs": len(results)}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.runs is not None:
         os.environ["RIPR_RUNS"] = str(args.runs)  # lib.settings reads it where runs are kept
-    result = {"train": _train, "pipeline": _pipeline}[args.command](args)
+    commands = {"train": _train, "pipeline": _pipeline, "market": _market}
+    result = commands[args.command](args)
     if int(os.environ.get("RANK", "0")) == 0:
         print(json.dumps(result, indent=2))
     return 0

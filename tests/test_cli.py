@@ -23,7 +23,8 @@ def _options(command: str) -> set[str]:
 def test_train_and_pipeline_share_their_common_options() -> None:
     shared = {
         "--profile", "--dataset", "--data-root", "--trial", "--seed", "--mask", "--sr-images",
-        "--no-pretrained", "--device", "--runs", "--quiet", "--model",
+        "--no-pretrained", "--pretrained", "--backbone", "--input", "--device", "--runs",
+        "--quiet", "--model",
     }  # fmt: skip
     assert shared <= _options("train") and shared <= _options("pipeline")
     assert _options("train") - _options("pipeline") == {
@@ -56,3 +57,38 @@ def test_pipeline_trains_into_the_runs_folder_it_is_given(tmp_path: Path, monkey
     folder = Path(out["extractor"]["dir"])
     assert folder.parent == runs / "smoke" and (folder / "metrics.json").is_file()
     assert 0.0 <= out["extractor"]["rank1"] <= 1.0
+
+
+def test_backbone_initialisation_and_input_size_reach_the_run(tmp_path: Path) -> None:
+    from lib.__main__ import profile_from
+    from lib.train.runs import stage_config
+
+    args = parser().parse_args(
+        ["train", "--stage", "extractor", "--model", "resnet", "--profile", "market",
+         "--backbone", "resnet10", "--no-pretrained", "--input", "128x64",
+         "--dataset", "vr_market1501"]
+    )  # fmt: skip
+    config = stage_config(profile_from(args), "extractor", "resnet", "vr_market1501")
+    assert (config.backbone, config.pretrained, config.input_size) == ("resnet10", False, (128, 64))
+    default = stage_config(
+        profile_from(parser().parse_args(["pipeline", "--profile", "market"])),
+        "extractor", "resnet", "vr_market1501",
+    )  # fmt: skip
+    assert (default.backbone, default.pretrained, default.input_size) == (
+        "mobilenetv2", True, (64, 32),
+    )  # fmt: skip
+    assert default.key != config.key
+
+
+@pytest.mark.parametrize("text", ["64", "64x", "axb", "0x32", "64x-2"])
+def test_a_bad_input_size_is_one_clear_error(text: str, capsys) -> None:
+    with pytest.raises(SystemExit):
+        parser().parse_args(["pipeline", "--input", text])
+    err = capsys.readouterr().err
+    assert "argument --input" in err and repr(text) in err
+
+
+def test_market_command_names_the_missing_tree(tmp_path: Path, capsys) -> None:
+    with pytest.raises(SystemExit) as error:
+        main(["market", "--data-root", str(tmp_path), "--quiet"])
+    assert str(tmp_path) in str(error.value) and "market1501" in str(error.value)

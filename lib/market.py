@@ -1,0 +1,178 @@
+"""The paper's own dataset: Tables 1-3 on VR-Market1501 (and MLR-Market1501), every seed.
+
+``python -m lib market`` (``make market``) trains, for each seed, the networks of the chosen
+tables as ``python -m lib pipeline`` jobs (:mod:`lib.train.parallel`: two processes with one
+thread each on a 2-core CPU), in an order that never trains one run twice at once (the SR
+module of FFSR is trained by the FFSR job and reused by FFSR+RIFE, AE and the person-mask
+row). As each job ends, its rows are written to ``figures/market_seeds.csv`` (one row per
+table, dataset, method and seed; a row already there is replaced), so a finished result
+survives a change of machine once committed. Every run is resumable: a killed command started
+again reuses every finished run and resumes the unfinished ones from their last epoch.
+
+Row labels are the paper's (``ResNet50`` whatever the trunk: the ``backbone`` column names
+it). ``seconds`` is the training time of every run the row's network needs (its own runs and
+the runs they start from, SR pre-training included), summed from the runs' ``metrics.json``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from lib.settings import from_environment
+from lib.train.parallel import Job
+
+SEEDS_FILE = "market_seeds.csv"
+KEY = ("table", "dataset", "method", "seed")
+DATASETS = ("vr_market1501", "mlr_market1501")
+
+
+@dataclass(frozen=True)
+class Network:
+    """One pipeline (``model``, with ``options`` for ``python -m lib pipeline``) and the rows
+    it gives: ``(table, method, step)``, ``step`` a key of the pipeline's result
+    (``extractor``, ``composed``, ``joint``). ``after``: networks whose runs it reuses."""
+
+    model: str
+    rows: tuple[tuple[int, str, str], ...]
+    after: tuple[str, ...] = ()
+    options: tuple[str, ...] = ()
+    tag: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.model + (f"-{self.tag}" if self.tag else "")
+
+
+# Table 3's four networks first, then what only Table 2 or Table 1 adds
+NETWORKS: tuple[Network, ...] = (
+    Network("resnet", ((3, "ResNet50", "extractor"), (2, "ResNet50", "extractor"),
+                       (1, "Bilinear", "extractor"))),
+    Network("rife", ((3, "RIFE", "extractor"), (2, "RIFE", "extractor"))),
+    Network("ffsr_resnet", ((3, "FFSR", "joint"), (1, "FFSR (Gaussian)", "composed"),
+                            (1, "FFSR (Gaussian, JL)", "joint")), after=("resnet",)),
+    Network("ffsr_rife", ((3, "FFSR+RIFE", "joint"),), after=("rife", "ffsr_resnet")),
+    Network("two_resnet", ((2, "two ResNet50", "extractor"),)),
+    Network("two_resnet_learned", ((2, "two ResNet50 (learned weights)", "extractor"),)),
+    Network("srcnn_resnet", ((1, "SRCNN", "composed"),), after=("resnet",),
+            options=("--no-joint",)),
+    Network("vdsr_resnet", ((1, "VDSR", "composed"),), after=("resnet",), options=("--no-joint",)),
+    Network("ae_resnet", ((1, "AE", "composed"),), after=("ffsr_resnet",),
+            options=("--no-joint",)),
+    Network("ffsr_resnet", ((1, "FFSR (DeeperCut, JL)", "joint"),),
+            after=("ffsr_resnet",), options=("--mask", "person"), tag="person"),
+)  # fmt: skip
+
+
+def networks_for(tables: Sequence[int]) -> list[Network]:
+    """The networks whose rows belong to ``tables``, with what they wait for (a network of
+    another table that one of them reuses comes along)."""
+    wanted = [n for n in NETWORKS if any(t in tables for t, _, _ in n.rows)]
+    names = {n.name for n in wanted}
+    for network in list(wanted):
+        names |= set(network.after)
+    return [n for n in NETWORKS if n.name in names]
+
+
+def jobs(
+    seeds: Sequence[int],
+    datasets: Sequence[str],
+    tables: Sequence[int],
+    common: Sequence[str],
+) -> list[Job]:
+    """One :class:`~lib.train.parallel.Job` per (dataset, seed, network), in the order they
+    should start: every seed of Table 3's networks before what the other tables add.
+    ``common``: the ``python -m lib pipeline`` options every job shares."""
+    out = []
+    networks = networks_for(tables)
+    for dataset in datasets:
+        for network in networks:
+            for seed in seeds:
+                suffix = f"{dataset}-s{seed}"
+                argv = ("pipeline", "--model", network.model, "--dataset", dataset,
+                        "--seed", str(seed), *common, *network.options, "--quiet")  # fmt: skip
+                after = tuple(f"{a}-{suffix}" for a in network.after)
+                out.append(Job(f"{network.name}-{suffix}", argv, after))
+    return out
+
+
+def network_of(job: Job) -> Network:
+    """The :class:`Network` a job of :func:`jobs` trains."""
+    name = job.name.split("-vr_")[0].split("-mlr_")[0]
+    return next(n for n in NETWORKS if n.name == name)
+
+
+def training_seconds(folder: Path, seen: set[str] | None = None) -> float:
+    """Training seconds of the run in ``folder`` and of every run it starts from (its
+    ``init``, followed to the first run), each counted once."""
+    seen = set() if seen is None else seen
+    if folder.name in seen:
+        return 0.0
+    seen.add(folder.name)
+    total = float(json.loads((folder / "metrics.json").read_text()).get("train_seconds", 0.0))
+    for name in json.loads((folder / "config.json").read_text()).get("init", []):
+        total += training_seconds(folder.parent / name, seen)
+    return total
+
+
+def records(job: Job, result: dict) -> list[dict]:
+    """The rows a finished pipeline job gives (``result``: what ``python -m lib pipeline``
+    printed), metrics in %."""
+    rows = []
+    for table, method, step in network_of(job).rows:
+        folder = Path(result[step]["dir"])
+        config = json.loads((folder / "config.json").read_text())
+        metrics = result[step]
+        height, width = config["input_size"]
+        rows.append(
+            {
+                "table": table,
+                "dataset": config["dataset"],
+                "method": method,
+                "seed": config["seed"],
+                **{m: round(100 * metrics[m], 4) for m in ("rank1", "rank5", "rank10", "mAP")},
+                "backbone": config["backbone"],
+                "pretrained": config["pretrained"],
+                "input": f"{height}x{width}",
+                "profile": config["profile"],
+                "seconds": round(training_seconds(folder), 1),
+                "cpu_threads": metrics.get("cpu_threads"),
+                "run": folder.name,
+            }
+        )
+    return rows
+
+
+def seeds_path() -> Path:
+    """``figures/market_seeds.csv`` under ``$RIPR_OUTPUT`` (:mod:`lib.settings`)."""
+    return from_environment().output / "figures" / SEEDS_FILE
+
+
+def write_records(rows: list[dict], path: Path) -> pd.DataFrame:
+    """Merge ``rows`` into the CSV at ``path`` (a row with the same table, dataset, method
+    and seed is replaced), sorted, written atomically; return the whole table."""
+    new = pd.DataFrame(rows)
+    if path.is_file():
+        old = pd.read_csv(path)
+        keys = set(map(tuple, new[list(KEY)].astype(str).values))
+        keep = [tuple(r) not in keys for r in old[list(KEY)].astype(str).values]
+        new = pd.concat([old[keep], new], ignore_index=True)
+    new = new.sort_values(list(KEY), kind="stable").reset_index(drop=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    new.to_csv(tmp, index=False)
+    tmp.replace(path)
+    return new
+
+
+def summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """Mean, std and n of Rank-1, Rank-5 and mAP per table, dataset and method."""
+    grouped = frame.groupby(["table", "dataset", "method"], sort=False)
+    out = grouped[["rank1", "rank5", "mAP"]].mean()
+    out["rank1_std"] = grouped["rank1"].std(ddof=1)
+    out["n"] = grouped["seed"].nunique()
+    return out.round(2)

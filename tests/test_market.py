@@ -1,0 +1,85 @@
+"""lib.market: the Market-1501 jobs, their order and rows, and the per-seed CSV."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from lib import market
+from lib.train.parallel import Job
+
+
+def test_jobs_never_train_one_run_twice_at_once() -> None:
+    jobs = market.jobs([0, 1], ["vr_market1501"], [1, 2, 3], ["--profile", "market"])
+    by_name = {j.name: j for j in jobs}
+    assert len(by_name) == len(jobs) == 2 * len(market.NETWORKS)
+    # FFSR's SR runs are trained by the FFSR job: everything else that uses them waits for it
+    for name in ("ffsr_rife", "ae_resnet", "ffsr_resnet-person"):
+        assert "ffsr_resnet-vr_market1501-s1" in by_name[f"{name}-vr_market1501-s1"].after
+    assert by_name["ffsr_resnet-vr_market1501-s0"].after == ("resnet-vr_market1501-s0",)
+    # a job waits only for jobs of its own seed, listed before it
+    order = [j.name for j in jobs]
+    for job in jobs:
+        assert all(a.endswith(job.name[-3:]) and order.index(a) < order.index(job.name)
+                   for a in job.after)  # fmt: skip
+    assert by_name["ffsr_resnet-person-vr_market1501-s0"].argv[-3:] == (
+        "--mask",
+        "person",
+        "--quiet",
+    )
+
+
+def test_table3_alone_brings_only_its_four_networks() -> None:
+    names = [n.name for n in market.networks_for([3])]
+    assert names == ["resnet", "rife", "ffsr_resnet", "ffsr_rife"]
+    assert [n.name for n in market.networks_for([2])] == [
+        "resnet", "rife", "two_resnet", "two_resnet_learned",
+    ]  # fmt: skip
+    # Table 1's AE and person-mask rows reuse FFSR's SR runs, so FFSR comes along
+    assert "ffsr_resnet" in [n.name for n in market.networks_for([1])]
+
+
+def _run(root: Path, name: str, seconds: float, init=(), **config) -> Path:
+    folder = root / name
+    folder.mkdir(parents=True)
+    base = {"dataset": "vr_market1501", "seed": 2, "backbone": "mobilenetv2",
+            "pretrained": True, "input_size": [64, 32], "profile": "market"}  # fmt: skip
+    (folder / "config.json").write_text(json.dumps({**base, **config, "init": list(init)}))
+    metrics = {"train_seconds": seconds, "rank1": 0.5, "rank5": 0.7, "rank10": 0.8, "mAP": 0.3}
+    (folder / "metrics.json").write_text(json.dumps({**metrics, "cpu_threads": 1}))
+    return folder
+
+
+def test_records_count_every_run_a_network_needs_once(tmp_path: Path) -> None:
+    _run(tmp_path, "pre", 10.0)
+    _run(tmp_path, "fine", 20.0, init=["pre"])
+    _run(tmp_path, "ext", 100.0)
+    _run(tmp_path, "composed", 0.0, init=["ext", "fine"])
+    joint = _run(tmp_path, "joint", 300.0, init=["ext", "fine"])
+    assert market.training_seconds(joint) == 430.0  # pre, fine, ext, joint; each once
+    job = Job("ffsr_resnet-vr_market1501-s2", ("pipeline",))
+    result = {"joint": {"dir": str(joint), **json.loads((joint / "metrics.json").read_text())},
+              "composed": {"dir": str(tmp_path / "composed"), "rank1": 0.4, "rank5": 0.6,
+                           "rank10": 0.7, "mAP": 0.2}}  # fmt: skip
+    rows = market.records(job, result)
+    assert [(r["table"], r["method"]) for r in rows] == [
+        (3, "FFSR"), (1, "FFSR (Gaussian)"), (1, "FFSR (Gaussian, JL)"),
+    ]  # fmt: skip
+    assert rows[0]["rank1"] == 50.0 and rows[1]["rank1"] == 40.0
+    assert rows[0]["seconds"] == 430.0 and rows[1]["seconds"] == 130.0
+    assert rows[0]["input"] == "64x32" and rows[0]["seed"] == 2 and rows[0]["run"] == "joint"
+
+
+def test_write_records_replaces_a_row_and_keeps_the_others(tmp_path: Path) -> None:
+    path = tmp_path / "figures" / "market_seeds.csv"
+    row = {"table": 3, "dataset": "vr_market1501", "method": "RIFE", "seed": 0, "rank1": 40.0,
+           "rank5": 60.0, "mAP": 20.0}  # fmt: skip
+    market.write_records([row, {**row, "seed": 1, "rank1": 41.0}], path)
+    frame = market.write_records([{**row, "rank1": 42.0}], path)
+    assert list(zip(frame["seed"], frame["rank1"], strict=True)) == [(0, 42.0), (1, 41.0)]
+    assert pd.read_csv(path).equals(frame)
+    summary = market.summary(frame)
+    assert summary.loc[(3, "vr_market1501", "RIFE"), "n"] == 2
+    assert summary.loc[(3, "vr_market1501", "RIFE"), "rank1"] == 41.5
