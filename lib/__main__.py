@@ -198,13 +198,10 @@ def _relative(path: str) -> str:
 
 def _market(args: argparse.Namespace) -> dict:
     from lib import market
-    from lib.data.datasets import LayoutError, load
+    from lib.data.datasets import load
     from lib.train.parallel import run_jobs
 
-    try:
-        load("market1501", args.data_root)
-    except (FileNotFoundError, LayoutError) as error:
-        raise SystemExit(f"python -m lib market: {error}") from None
+    load("market1501", args.data_root)  # a missing or malformed tree: one line, before any job
     sr_images = args.sr_images
     if sr_images is None:
         peta = Path(args.data_root) / "peta"
@@ -235,11 +232,17 @@ def _market(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from lib.data.samples import ImageError, LayoutError
+
     args = parser().parse_args(argv)
     if args.runs is not None:
         os.environ["RIPR_RUNS"] = str(args.runs)  # lib.settings reads it where runs are kept
     commands = {"train": _train, "pipeline": _pipeline, "market": _market}
-    result = commands[args.command](args)
+    try:
+        result = commands[args.command](args)
+    except (LayoutError, ImageError) as error:  # bad input: one line naming the file
+        print(f"python -m lib {args.command}: {error}", file=sys.stderr)
+        return 1
     if int(os.environ.get("RANK", "0")) == 0:
         print(json.dumps(result, indent=2))
     return 0

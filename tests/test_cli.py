@@ -89,6 +89,6 @@ def test_a_bad_input_size_is_one_clear_error(text: str, capsys) -> None:
 
 
 def test_market_command_names_the_missing_tree(tmp_path: Path, capsys) -> None:
-    with pytest.raises(SystemExit) as error:
-        main(["market", "--data-root", str(tmp_path), "--quiet"])
-    assert str(tmp_path) in str(error.value) and "market1501" in str(error.value)
+    assert main(["market", "--data-root", str(tmp_path), "--quiet"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(tmp_path / "market1501") in err[0] and "query/" in err[0]

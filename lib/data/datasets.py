@@ -34,6 +34,14 @@ def _images(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
 
 
+def skipped_files(folder: Path) -> list[str]:
+    """Names of the files in ``folder`` that are not images and are skipped (the official
+    archives ship a ``Thumbs.db`` in each folder), sorted."""
+    return sorted(
+        p.name for p in folder.iterdir() if p.is_file() and p.suffix.lower() not in IMAGE_SUFFIXES
+    )
+
+
 def _trial_rng(name: str, trial: int) -> np.random.Generator:
     """A generator for identity splits: the same (dataset, trial) gives the same split."""
     return np.random.default_rng([sum(map(ord, name)), trial])
@@ -69,7 +77,9 @@ def _parse_market_dir(name: str, folder: Path, *, keep_distractors: bool) -> lis
 
 def parse_market_layout(name: str, base: Path) -> Split:
     """Read a folder in the Market-1501 layout (junk pid -1 dropped, distractors pid 0 kept
-    in the gallery). Exact masks are attached where ``base/masks/<subset>/<stem>.png`` exists."""
+    in the gallery). Exact masks are attached where ``base/masks/<subset>/<stem>.png`` exists.
+    Files that are not images (``Thumbs.db``) are skipped and listed per subset in
+    ``meta["skipped_files"]``; an image with another name is a :class:`LayoutError`."""
     folders = {s: base / s for s in ("bounding_box_train", "query", "bounding_box_test")}
     missing = [s for s, p in folders.items() if not p.is_dir()]
     if missing:
@@ -79,7 +89,9 @@ def parse_market_layout(name: str, base: Path) -> Split:
     gallery = _parse_market_dir(name, folders["bounding_box_test"], keep_distractors=True)
     if not (train and query and gallery):
         raise LayoutError(name, base, MARKET_EXPECTED, "a subset has no images")
-    return Split(name, relabel(train), query, gallery, protocol="market")
+    skipped = {s: skipped_files(p) for s, p in folders.items()}
+    meta = {"skipped_files": {s: names for s, names in skipped.items() if names}}
+    return Split(name, relabel(train), query, gallery, protocol="market", meta=meta)
 
 
 def load_market1501(root: Path, trial: int = 0) -> Split:

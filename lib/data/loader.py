@@ -23,7 +23,7 @@ from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset, Sampler
 
 from lib.data import resolution
-from lib.data.samples import IMAGE_SUFFIXES, Sample
+from lib.data.samples import IMAGE_SUFFIXES, ImageError, Sample
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -42,7 +42,7 @@ def read_image(path: str, mode: str = "RGB") -> Image.Image:
         with Image.open(path) as im:
             return im.convert(mode)
     except (OSError, UnidentifiedImageError, ValueError) as error:
-        raise OSError(f"cannot read image {path}: {error}") from None
+        raise ImageError(path, error) from None
 
 
 def to_tensor(image: Image.Image, size: tuple[int, int]) -> torch.Tensor:

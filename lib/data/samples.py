@@ -23,6 +23,20 @@ class LayoutError(FileNotFoundError):
         self.name, self.path, self.expected = name, str(path), expected
 
 
+class ImageError(OSError):
+    """An image file that cannot be read (empty, truncated, not an image); the message names
+    the file and what was expected."""
+
+    def __init__(self, path: Path | str, error: object) -> None:
+        super().__init__(
+            f"cannot read image {path}: {error}; expected a complete JPEG, PNG or BMP file"
+        )
+        self.path, self.error = str(path), str(error)
+
+    def __reduce__(self):  # rebuilt from (path, error) when raised in a worker process
+        return ImageError, (self.path, self.error)
+
+
 @dataclass(frozen=True)
 class Sample:
     """One image: ``path`` to read, identity ``pid``, 0-based camera ``camid``.

@@ -48,13 +48,13 @@ from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 from tqdm.auto import tqdm
 
 from lib.data import splits
 from lib.data.datasets import load
 from lib.data.resolution import downsample, round_half_up, size_at
-from lib.data.samples import Sample, Split
+from lib.data.samples import ImageError, Sample, Split
 
 FORMAT_VERSION = 2  # 2: images never enlarged, half-up rounding, cache keyed by all options
 MANIFEST_FIELDS = ["subset", "path", "pid", "camid", "width", "height", "r", "source", "mask"]
@@ -130,6 +130,15 @@ def _degrade(spec: VariantSpec, seed: int, job: tuple[str, str, int, str, int]) 
 
     Returns (path to read, new width, new height, original width, original height)."""
     source, dest, camid, key, lr_camera = job
+    try:
+        return _degrade_image(spec, seed, source, dest, camid, key, lr_camera)
+    except (OSError, UnidentifiedImageError, ValueError) as error:
+        raise ImageError(source, error) from None
+
+
+def _degrade_image(
+    spec: VariantSpec, seed: int, source: str, dest: str, camid: int, key: str, lr_camera: int
+) -> tuple:
     with Image.open(source) as im:
         width, height = im.size
         new_width = target_width(spec, width, camid, seed, key, lr_camera)
