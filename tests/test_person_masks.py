@@ -17,6 +17,7 @@ from PIL import Image
 from lib.data import person_masks as pm
 from lib.data.datasets import load
 from lib.data.paths import PROJECT_ROOT
+from tests.layouts import market_tree
 
 SHARED = PROJECT_ROOT.parent / "shared" / "datasets"
 EXACT = pm.MaskOptions(height=0, pad=0.0)  # no resizing: the stub's mask comes back exactly
@@ -292,3 +293,37 @@ def test_table1_deepercut_row_trains_with_computed_person_masks(caviar_root, tmp
     with_mask = [s for s in split.train + split.query + split.gallery if s.mask]
     assert with_mask and all(Path(s.mask).is_file() for s in with_mask)
     assert split.meta["person_masks"]["train"]["with_mask"] > 0
+
+
+def test_market_parsing_labels_are_person_masks_for_training_images(tmp_path: Path) -> None:
+    """market1501_parsing: label > 0 is the person; an image without labels keeps the
+    Gaussian (counted); a label map of another size is brought to the image's size."""
+    from lib.data.person_masks import PARSING, compute, mask_source, read_manifest
+    from lib.data.prepare import prepare
+
+    names = market_tree(tmp_path)
+    labels = np.zeros((128, 64), dtype=np.uint8)
+    labels[20:100, 16:48] = 7  # a body part
+    labels[100:120, 20:44] = 13
+    folder = tmp_path / PARSING / "bounding_box_train"
+    folder.mkdir(parents=True)
+    with_labels = names["bounding_box_train"][:-1]  # the last training image has none
+    for name in with_labels[:-1]:
+        Image.fromarray(labels).save(folder / f"{Path(name).stem}.png")
+    small = Image.fromarray(labels).resize((32, 64), Image.NEAREST)
+    small.save(folder / f"{Path(with_labels[-1]).stem}.png")
+    assert mask_source("vr_market1501", tmp_path) == PARSING
+    assert mask_source("vr_market1501", tmp_path / "elsewhere") == "mediapipe_selfie"
+    rows = read_manifest(compute("market1501", tmp_path, source=PARSING, progress=False))
+    found = {Path(r["path"]).name for r in rows if r["found"]}
+    assert found == set(with_labels)
+    row = next(r for r in rows if Path(r["path"]).name == with_labels[0])
+    mask = np.asarray(Image.open(row["mask"]))
+    assert mask.shape == (128, 64) and set(np.unique(mask)) == {0, 255}
+    assert (mask == 255).sum() == (labels > 0).sum()
+    assert row["foreground"] == pytest.approx((labels > 0).mean(), abs=1e-4)
+    split = pm.with_person_masks(
+        prepare("vr_market1501", data_root=tmp_path), "vr_market1501", tmp_path
+    )
+    counts = split.meta["person_masks"]["train"]
+    assert counts == {"with_mask": len(with_labels), "without_mask": 1}

@@ -15,6 +15,12 @@ Sources (:data:`SOURCES`):
 - ``mediapipe_pose``: MediaPipe Pose (BlazePose detector + ``pose_landmark_full.tflite``)
   with its segmentation output: a pose estimator with a person mask, like DeeperCut; no pose,
   no mask.
+- ``market1501_parsing``: no model; the human parsing labels that ISP (Zhu et al., ECCV 2020)
+  published for Market-1501's training images, read from ``<root>/market1501_parsing/`` beside
+  ``market1501/`` (``label > 0`` is the person). A real person mask like the paper's DeeperCut
+  masks, for training images only (the method needs masks only to train); an image without
+  labels keeps the Gaussian. Variants of Market-1501 use it wherever the folder is there
+  (:func:`mask_source`).
 
 Both are run on the crop up-sampled (bicubic) to ``height`` px and padded by ``pad`` of that
 height on every side (edge colour); the probability map is brought back to the image's own
@@ -84,7 +90,9 @@ from lib.data.paths import PROJECT_ROOT, derived_root
 from lib.data.samples import Sample, Split
 
 FORMAT_VERSION = 1
-SOURCES = ("mediapipe_selfie", "mediapipe_pose")
+PARSING = "market1501_parsing"  # ISP's human parsing of Market-1501's training images
+SOURCES = ("mediapipe_selfie", "mediapipe_pose", PARSING)
+SEGMENTERS = SOURCES[:2]  # the sources that run a model (mediapipe)
 MANIFEST_FIELDS = ["path", "camid", "width", "height", "found", "foreground", "mask"]
 INSTALL_HINT = (
     "the person-mask source needs mediapipe: pip install -e '.[masks]' "
@@ -124,8 +132,8 @@ def load_segmenter(source: str = "mediapipe_selfie") -> Segmenter:
     """A segmenter for ``source`` (see :data:`SOURCES`), weights from the installed wheel.
 
     Raises ``ImportError`` with the install line when mediapipe is not installed."""
-    if source not in SOURCES:
-        raise ValueError(f"unknown person-mask source {source!r}; valid: {', '.join(SOURCES)}")
+    if source not in SEGMENTERS:
+        raise ValueError(f"unknown person-mask source {source!r}; valid: {', '.join(SEGMENTERS)}")
     try:
         from mediapipe.python.solutions import pose, selfie_segmentation
     except ImportError:
@@ -150,6 +158,28 @@ def load_segmenter(source: str = "mediapipe_selfie") -> Segmenter:
         return np.asarray(out.segmentation_mask, dtype=np.float32)
 
     return blazepose
+
+
+def parsing_folder(root: str | Path) -> Path | None:
+    """``<root>/market1501_parsing`` where it exists: human parsing labels of Market-1501's
+    training images, ``bounding_box_train/<image stem>.png`` (128 x 64, uint8, 0 =
+    background, 1-19 = body parts and clothes; ISP, Zhu et al., ECCV 2020)."""
+    folder = Path(root).expanduser() / PARSING
+    return folder if folder.is_dir() else None
+
+
+def parsing_mask(folder: Path, image_path: str, size: tuple[int, int]) -> np.ndarray | None:
+    """The person mask (uint8, 255 = person, ``size`` = (width, height)) of one Market-1501
+    image from its parsing labels (``label > 0``), or None where the image has none (586 of
+    the 12,936 training images; every test image)."""
+    path = folder / Path(image_path).parent.name / f"{Path(image_path).stem}.png"
+    if not path.is_file():
+        return None
+    with Image.open(path) as labels:
+        person = Image.fromarray((np.asarray(labels) > 0).astype(np.uint8) * 255, mode="L")
+    if person.size != size:
+        person = person.resize(size, Image.NEAREST)
+    return np.asarray(person)
 
 
 def segment_image(
@@ -259,7 +289,22 @@ def compute(
     base = Path(os.path.commonpath([s.path for s in samples]))
     if len(samples) == 1:
         base = base.parent
-    segmenter = segmenter or load_segmenter(source)
+    if source == PARSING:
+        folder_of_labels = parsing_folder(root)
+        if folder_of_labels is None:
+            raise FileNotFoundError(
+                f"no parsing labels at {root / PARSING}: expected "
+                f"{PARSING}/bounding_box_train/<image stem>.png beside market1501/"
+            )
+
+        def mask_of(path: str, image: Image.Image) -> np.ndarray | None:
+            return parsing_mask(folder_of_labels, path, image.size)
+    else:
+        segmenter = segmenter or load_segmenter(source)
+
+        def mask_of(path: str, image: Image.Image) -> np.ndarray | None:
+            return segment_image(image, segmenter, options)
+
     settings = _settings(dataset, root, source, options)
     _write_atomic(folder / "settings.json", lambda tmp: Path(tmp).write_text(json.dumps(settings)))
     rows = []
@@ -270,7 +315,7 @@ def compute(
             if dest.is_file():  # written by an interrupted earlier run
                 mask = np.asarray(Image.open(dest).convert("L"))
             else:
-                mask = segment_image(im, segmenter, options)
+                mask = mask_of(s.path, im)
                 if mask is not None:
                     _save_png(mask, dest)
         found = mask is not None
@@ -364,7 +409,17 @@ def with_person_masks(split: Split, kind: str, data_root: str | Path | None) -> 
     from lib.data.paths import default_data_root
     from lib.data.variants import VARIANTS
 
-    return attach(split, compute(VARIANTS[kind].base, Path(data_root or default_data_root())))
+    root = Path(data_root or default_data_root())
+    return attach(split, compute(VARIANTS[kind].base, root, source=mask_source(kind, root)))
+
+
+def mask_source(kind: str, data_root: str | Path) -> str:
+    """Where the person masks of variant ``kind`` come from: Market-1501's parsing labels
+    (:data:`PARSING`) where they are beside the dataset, else MediaPipe's selfie segmenter."""
+    from lib.data.variants import VARIANTS
+
+    market = VARIANTS[kind].base == "market1501"
+    return PARSING if market and parsing_folder(data_root) is not None else "mediapipe_selfie"
 
 
 def person_mask_mode(kind: str, data_root: str | Path | None = None, trial: int = 0,
@@ -379,7 +434,10 @@ def person_mask_mode(kind: str, data_root: str | Path | None = None, trial: int 
     from lib.data.variants import VARIANTS
 
     root = Path(data_root or default_data_root()).expanduser()
-    computed = masks_dir(VARIANTS[kind].base, root, "mediapipe_selfie", MaskOptions(), None)
+    source = mask_source(kind, root)
+    if source == PARSING:
+        return "person"
+    computed = masks_dir(VARIANTS[kind].base, root, source, MaskOptions(), None)
     return "person" if mediapipe_available() or (computed / "manifest.csv").is_file() else None
 
 
