@@ -1,26 +1,57 @@
 """The paper's claims, each confirmed, refuted or left open by our runs with its interval.
 
-One row per claim: what the paper says and where (its table or figure, with the paper's
-own difference where it reports one), our paired difference over seeds or trials (same
-data and identity split per pair), its 95% t-interval, n and the verdict of
-:func:`lib.eval.stats.verdict`. Row claims compare two rows of Tables 1-3 on Rank-1 (in %);
-curve claims (Figs. 2 and 4, Sec. 4.2's fusion weights) compare values read off the curves,
-one per seed. ``make reproduce`` writes the table to ``figures/claims.{csv,md}``; ``make
-readme`` copies it into the README.
+One row per claim: what the paper says and where (its table and column, with the paper's own
+difference where it reports one), our paired difference over seeds or trials (same data and
+identity split per pair), its 95% interval, n, and two verdicts:
+
+- ``verdict`` (the sign): ``holds`` / ``refuted`` when the family's Holm-adjusted p-value
+  (``p_holm``, :func:`lib.eval.stats.holm`) is below 0.05 and the difference has the paper's
+  sign / the other sign, else ``inconclusive``. A family is one table or figure on one
+  dataset (Table 1, Table 2, Table 3, Fig. 2, Fig. 4, Sec. 4.2, each per dataset), so the
+  chance of any false "holds" or "refuted" within a family is at most 5%.
+- ``magnitude_verdict``: our interval against the paper's reported gain
+  (:func:`lib.eval.stats.magnitude_verdict`): ``reproduced``, ``smaller than reported``,
+  ``larger than reported``, ``inconclusive`` or ``no paper number``. ``paper_gain_scaled``
+  (the paper's gain times our baseline over the paper's baseline) and ``scaled_inside`` are
+  a reading aid for a setting far weaker than the paper's, not a verdict.
+
+Identity-split trials that resample one pool (CAVIAR's halves of 50 identities) overlap, so
+their rows use Nadeau and Bengio's corrected resampled t (:func:`lib.eval.stats.corrected_interval`)
+for the interval and the p-value. ``n_for_power`` is the number of seeds or trials a paired
+test at 0.05 would need to detect the paper's gain with 80% power, from our differences'
+standard deviation (:func:`lib.eval.stats.n_for_power`); ``shared_runs`` names the other rows
+that reuse one of this row's runs (they are not independent tests).
+
+Row claims compare two rows of Tables 1-3 on Rank-1 (in %); curve claims (Figs. 2 and 4,
+Sec. 4.2's fusion weights) compare values read off the curves, one per seed. ``make
+reproduce`` writes the table to ``figures/claims.{csv,md}``; ``make readme`` copies it into
+the README.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from lib.eval.stats import paired_difference, verdict
+from lib.eval.stats import (
+    corrected_interval,
+    corrected_p_value,
+    holm,
+    magnitude_verdict,
+    n_for_power,
+    paired_difference,
+    paired_p_value,
+)
 
 COLUMNS = ["claim", "source", "paper", "dataset", "protocol", "metric", "ours", "baseline",
-           "difference", "ci_low", "ci_high", "n", "verdict"]  # fmt: skip
+           "difference", "ci_low", "ci_high", "n", "verdict", "paper_gain",
+           "magnitude_verdict", "p_value", "p_holm", "family", "n_for_power", "shared_runs",
+           "paper_gain_scaled", "scaled_inside"]  # fmt: skip
+ALPHA = 0.05  # family-wise error rate of each family (Holm)
 
 
 @dataclass(frozen=True)
@@ -50,9 +81,36 @@ ROW_CLAIMS = (
     RowClaim("FFSR+RIFE beats ResNet", 3, "FFSR+RIFE", "ResNet50"),
 )  # fmt: skip
 
-# The paper's column a claim's sign is read from where our data is not one of its datasets:
-# Tables 1-2 are on VR-MSMT17 only; Table 3's VR-MSMT17 column is the closest to VR-Synthetic.
+# The paper's column a claim is compared with. Tables 1-2 are on VR-MSMT17 only. Table 3:
+# a real dataset's own column; VR-Synthetic against VR-MSMT17 (the same construction, widths
+# over a 4:1 span); MLR-Synthetic against MLR-CUHK03, the MLR column closest in kind (one
+# camera's queries down-sampled by {2, 3, 4} against an HR gallery, several images per
+# identity and hundreds of training identities; MLR-VIPeR has one image per camera and
+# identity). MLR-Market1501 is no column of the paper: no number to compare.
 PAPER_DATASET = {1: "VR-MSMT17", 2: "VR-MSMT17", 3: "VR-MSMT17"}
+PAPER_COLUMN = {"vr_synthetic": "VR-MSMT17", "mlr_synthetic": "MLR-CUHK03", "caviar": "CAVIAR",
+                "vr_market1501": "VR-Market1501", "vr_msmt17": "VR-MSMT17",
+                "mlr_viper": "MLR-VIPeR", "mlr_cuhk03": "MLR-CUHK03", "mlr_market1501": None}  # fmt: skip
+
+
+def paper_column(table: int, dataset: str) -> str | None:
+    """The paper's column that Table ``table``'s claims on ``dataset`` are compared with
+    (see :data:`PAPER_COLUMN`); None where the paper has none."""
+    if table in (1, 2):
+        return PAPER_DATASET[table]
+    return PAPER_COLUMN.get(dataset, PAPER_DATASET[table])
+
+
+# The run each row of Tables 1-3 (and each network of Fig. 4) reads its numbers from, so that
+# rows reusing one run are marked (Table 1's Bilinear is Table 2's and Table 3's ResNet).
+RUN_OF_ROW = {
+    "Bilinear": "ResNet extractor", "ResNet50": "ResNet extractor", "ResNet": "ResNet extractor",
+    "SRCNN": "SRCNN + ResNet", "VDSR": "VDSR + ResNet", "AE": "AE + ResNet",
+    "FFSR (Gaussian)": "FFSR + ResNet (no JL)", "FFSR (Gaussian, JL)": "FFSR joint",
+    "FFSR": "FFSR joint", "FFSR (DeeperCut, JL)": "FFSR joint, person masks",
+    "two ResNet50": "two ResNets", "two ResNet50 (learned weights)": "two ResNets, learned",
+    "RIFE": "RIFE extractor", "FFSR+RIFE": "FFSR+RIFE joint",
+}  # fmt: skip
 
 
 def paper_difference(
@@ -60,13 +118,17 @@ def paper_difference(
 ) -> float:
     """The paper's Rank-1 difference ``method - baseline`` in Table ``table`` on ``dataset``
     (the paper's column name; Tables 1-2: VR-MSMT17), NaN where it reports none."""
-    rows = paper[paper["table"] == table]
-    if dataset is not None:
-        rows = rows[rows["dataset"] == dataset]
-    by = rows.groupby("label")["rank1"].first()
-    if method not in by.index or baseline not in by.index:
+    return paper_rank1(paper, table, method, dataset) - paper_rank1(paper, table, baseline, dataset)
+
+
+def paper_rank1(paper: pd.DataFrame, table: int, label: str, dataset: str | None) -> float:
+    """The paper's Rank-1 (%) of row ``label`` of Table ``table`` in column ``dataset``; NaN
+    where it reports none (or ``dataset`` is None)."""
+    if dataset is None:
         return float("nan")
-    return float(by[method] - by[baseline])
+    rows = paper[(paper["table"] == table) & (paper["dataset"] == dataset)]
+    by = rows.groupby("label")["rank1"].first()
+    return float(by[label]) if label in by.index else float("nan")
 
 
 def _paper_text(value: float, table: int, dataset: str | None) -> str:
@@ -84,40 +146,71 @@ def row_claims(
     paper_dataset: str | None = None,
     pair_on: str = "seed",
     metric: str = "rank1",
+    overlap: tuple[int, int] | None = None,
 ) -> list[dict]:
     """Rows of the claims table for Table ``table``'s claims from per-seed (or per-trial)
     ``records`` (columns ``method``, ``pair_on`` and ``metric`` as a fraction). A claim whose
-    rows are missing or marked not run is reported with n = 0 and verdict inconclusive."""
+    rows are missing or marked not run is reported with n = 0 and verdict inconclusive.
+    ``paper_dataset``: the paper's column (default :func:`paper_column`); ``overlap``:
+    ``(n_train, n_test)`` identities of trials that resample one pool (the corrected
+    resampled t then gives the interval and p-value)."""
     wide = records.pivot_table(index=pair_on, columns="method", values=metric, aggfunc="first")
+    column = paper_dataset or paper_column(table, dataset)
     out = []
     for c in (c for c in ROW_CLAIMS if c.table == table):
-        paper_value = float("nan")
+        gain = base_paper = float("nan")
         if paper is not None:
-            where = paper_dataset or PAPER_DATASET.get(table)
-            paper_value = paper_difference(paper, table, c.method, c.baseline, where)
+            gain = paper_difference(paper, table, c.method, c.baseline, column)
+            base_paper = paper_rank1(paper, table, c.baseline, column)
         if c.method in wide and c.baseline in wide:
             a, b = 100 * wide[c.method].to_numpy(), 100 * wide[c.baseline].to_numpy()
         else:
             a = b = np.array([np.nan])
-        out.append(
-            _row(
-                c.claim,
-                f"Table {table}",
-                _paper_text(paper_value, table, paper_dataset or PAPER_DATASET.get(table)),
-                dataset,
-                protocol,
-                f"{metric} (%)",
-                a,
-                b,
-                c.direction,
-            )  # fmt: skip
+        row = _row(c.claim, f"Table {table}", _paper_text(gain, table, column), dataset,
+                   protocol, f"{metric} (%)", a, b, c.direction, overlap=overlap)  # fmt: skip
+        row.update(
+            paper_gain=gain,
+            paper_baseline=base_paper,
+            label=f"{c.method} vs {c.baseline}",
+            runs={RUN_OF_ROW.get(c.method, c.method), RUN_OF_ROW.get(c.baseline, c.baseline)},
         )
+        out.append(row)
     return out
 
 
-def _row(claim, source, paper, dataset, protocol, metric, a, b, direction) -> dict:
+CAVIAR_HALVES = (25, 25)  # identities in each trial's training and test halves (Sec. 5.1)
+MARKET_SEEDS = "market_seeds.csv"  # written by python -m lib market (lib.market)
+
+
+def market_claims(folder: str | Path, paper: pd.DataFrame | None = None) -> list[dict]:
+    """Rows of Tables 1-3 on VR-Market1501 (and MLR-Market1501) from ``market_seeds.csv`` in
+    ``folder`` (metrics in %), paired by seed; only the claims whose two rows have been run.
+    Empty where the file is absent (a clone without the Market runs)."""
+    path = Path(folder) / MARKET_SEEDS
+    if not path.is_file():
+        return []
+    frame = pd.read_csv(path)
+    rows = []
+    for dataset in sorted(frame["dataset"].unique(), key=lambda d: (not d.startswith("vr_"), d)):
+        for table in (1, 2, 3):
+            part = frame[(frame["dataset"] == dataset) & (frame["table"] == table)]
+            if part.empty:
+                continue
+            records = part.assign(rank1=part["rank1"] / 100)
+            found = row_claims(records, table, dataset=dataset, protocol="market", paper=paper)
+            rows += [r for r in found if r["n"] >= 1]
+    return rows
+
+
+def _row(claim, source, paper, dataset, protocol, metric, a, b, direction, *,
+         overlap: tuple[int, int] | None = None) -> dict:  # fmt: skip
     diff = paired_difference(a, b)
     ok = np.isfinite(a) & np.isfinite(b)
+    differences = (a - b)[ok]
+    low, high, p = diff.ci_low, diff.ci_high, paired_p_value(a, b)
+    if overlap is not None and diff.n >= 1:
+        low, high = corrected_interval(differences, *overlap)
+        p = corrected_p_value(differences, *overlap)
     return {
         "claim": claim,
         "source": source,
@@ -128,10 +221,17 @@ def _row(claim, source, paper, dataset, protocol, metric, a, b, direction) -> di
         "ours": float(np.mean(a[ok])) if ok.any() else float("nan"),
         "baseline": float(np.mean(b[ok])) if ok.any() else float("nan"),
         "difference": diff.difference,
-        "ci_low": diff.ci_low,
-        "ci_high": diff.ci_high,
+        "ci_low": low,
+        "ci_high": high,
         "n": diff.n,
-        "verdict": verdict(diff, direction),
+        "p_value": p,
+        "direction": direction,
+        "sd": float(differences.std(ddof=1)) if differences.size > 1 else float("nan"),
+        "overlap": overlap[1] / overlap[0] if overlap else 0.0,
+        "paper_gain": float("nan"),
+        "paper_baseline": float("nan"),
+        "label": claim.split(":")[0],
+        "runs": set(),
     }
 
 
@@ -145,23 +245,122 @@ def curve_claim(
     protocol: str,
     metric: str,
     direction: int = 1,
+    runs: Iterable[str] = (),
 ) -> dict:
     """A claim read off a curve: ``values`` holds one ``(a, b)`` pair per seed (for instance
     O at low and at full resolution) and the claim is that ``a - b`` has the sign
-    ``direction``."""
+    ``direction``. ``runs``: the runs the curve is read from (for ``shared_runs``)."""
     pairs = list(values.values()) if isinstance(values, Mapping) else list(values)
     a = np.array([p[0] for p in pairs], dtype=float)
     b = np.array([p[1] for p in pairs], dtype=float)
-    return _row(claim, source, paper, dataset, protocol, metric, a, b, direction)
+    row = _row(claim, source, paper, dataset, protocol, metric, a, b, direction)
+    row["runs"] = set(runs)
+    return row
+
+
+def family_of(row: Mapping) -> str:
+    """The family a claim row is corrected within: its table or figure on its dataset."""
+    source = str(row["source"])
+    kind = "Fig. 2" if source.startswith("Fig. 2") else source
+    return f"{kind} · {row['dataset']}"
+
+
+def sign_verdict(difference: float, p_holm: float, direction: int, n: int) -> str:
+    """``holds`` / ``refuted`` where the Holm-adjusted p-value is below :data:`ALPHA` and the
+    difference has the paper's sign ``direction`` / the other sign; else ``inconclusive``."""
+    if n < 2 or not np.isfinite(p_holm) or p_holm >= ALPHA or difference == 0:
+        return "inconclusive"
+    return "holds" if np.sign(difference) == direction else "refuted"
+
+
+def _shared(rows: list[dict]) -> list[str]:
+    """For each row, the other rows of its dataset that read one of its runs."""
+    out = []
+    for i, row in enumerate(rows):
+        others = [
+            f"{o['source']}: {o['label']}"
+            for j, o in enumerate(rows)
+            if j != i and o["dataset"] == row["dataset"] and row["runs"] & o["runs"]
+        ]
+        out.append("; ".join(others))
+    return out
 
 
 def claims_frame(rows: Iterable[Mapping]) -> pd.DataFrame:
-    """The claims table (columns :data:`COLUMNS`), in the order given."""
-    frame = pd.DataFrame(list(rows))
-    missing = [c for c in COLUMNS if c not in frame.columns]
+    """The claims table (columns :data:`COLUMNS`), in the order given: families, Holm's
+    adjustment within each, both verdicts, the power column and the shared runs."""
+    rows = [dict(r) for r in rows]
+    needed = {"claim", "source", "paper", "dataset", "protocol", "metric", "ours", "baseline",
+              "difference", "ci_low", "ci_high", "n", "p_value", "direction"}  # fmt: skip
+    missing = sorted(needed - set().union(*(r.keys() for r in rows))) if rows else sorted(needed)
     if missing:
         raise ValueError(f"claim rows lack the columns {missing}")
-    return frame[COLUMNS].reset_index(drop=True)
+    for row in rows:
+        for key, default in (("paper_gain", float("nan")), ("paper_baseline", float("nan")),
+                             ("sd", float("nan")), ("overlap", 0.0), ("runs", set()),
+                             ("label", str(row["claim"]).split(":")[0])):  # fmt: skip
+            row.setdefault(key, default)
+        row["family"] = family_of(row)
+    families: dict[str, list[int]] = {}
+    for i, row in enumerate(rows):
+        families.setdefault(row["family"], []).append(i)
+    for members in families.values():
+        for i, p in zip(members, holm([rows[i]["p_value"] for i in members]), strict=True):
+            rows[i]["p_holm"] = p
+    for row, shared in zip(rows, _shared(rows), strict=True):
+        row["verdict"] = sign_verdict(row["difference"], row["p_holm"], row["direction"], row["n"])
+        gain, direction = row["paper_gain"], row["direction"]
+        row["magnitude_verdict"] = magnitude_verdict(
+            row["verdict"], row["ci_low"], row["ci_high"], gain, direction
+        )
+        row["n_for_power"] = n_for_power(row["sd"], gain, alpha=ALPHA, overlap=row["overlap"])
+        row["shared_runs"] = shared
+        scaled = gain * row["baseline"] / row["paper_baseline"]
+        row["paper_gain_scaled"] = scaled
+        inside = row["ci_low"] <= scaled <= row["ci_high"]
+        row["scaled_inside"] = ("yes" if inside else "no") if np.isfinite(scaled) else ""
+    return pd.DataFrame(rows, columns=COLUMNS).reset_index(drop=True)
+
+
+MARKDOWN_COLUMNS = ("claim", "family", "paper", "metric", "ours", "baseline", "difference",
+                    "interval", "n", "p_holm", "verdict", "magnitude_verdict", "n_for_power",
+                    "paper_gain_scaled", "scaled_inside", "shared_runs")  # fmt: skip
+
+
+def to_markdown(table: pd.DataFrame, columns: Sequence[str] = MARKDOWN_COLUMNS) -> str:
+    """The claims table for a reader: ours and the baseline with one decimal, differences,
+    interval bounds and the paper's gain with two, p-values with three significant digits;
+    ``interval`` is the 95% interval as ``[low, high]``; ``n_for_power`` "never" where more
+    trials cannot reach the power (overlapping splits)."""
+    shown = table.copy()
+    one = ["ours", "baseline"]
+    two = ["difference", "ci_low", "ci_high", "paper_gain", "paper_gain_scaled"]
+    for column in one + two:
+        shown[column] = [
+            "" if not np.isfinite(v) else f"{v:+.2f}" if column in two else f"{v:.1f}"
+            for v in shown[column]
+        ]
+    for column in ("p_value", "p_holm"):
+        shown[column] = ["" if not np.isfinite(v) else f"{v:.3g}" for v in shown[column]]
+    shown["n_for_power"] = [
+        "" if not np.isfinite(v) and v != np.inf else "never" if v == np.inf else f"{v:.0f}"
+        for v in shown["n_for_power"]
+    ]
+    shown["interval"] = [f"[{lo}, {hi}]" for lo, hi in zip(shown["ci_low"], shown["ci_high"],
+                                                           strict=True)]  # fmt: skip
+    shown = shown.fillna("")
+    return shown[list(columns)].to_markdown(index=False, disable_numparse=True)
+
+
+def save(table: pd.DataFrame, folder: str | Path, caption: str) -> list[Path]:
+    """``claims.csv`` (every column of :data:`COLUMNS`, full precision) and ``claims.md``
+    (``caption``, then :func:`to_markdown`) in ``folder``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / "claims.csv", folder / "claims.md"]
+    table.to_csv(paths[0], index=False)
+    paths[1].write_text(f"{caption}\n\n{to_markdown(table)}\n")
+    return paths
 
 
 def grids_by_seed(long: pd.DataFrame, network: str) -> dict[int, pd.DataFrame]:
@@ -206,21 +405,24 @@ def objective_claims(
         for claim, source, paper, i, j in fig2:
             pairs = {s: (v[i], v[j]) for s, v in c.items()}
             rows.append(curve_claim(claim, source, paper, pairs, dataset=dataset,
-                                    protocol=protocol, metric="O"))  # fmt: skip
+                                    protocol=protocol, metric="O",
+                                    runs={"HR-trained ResNet (Fig. 2)"}))  # fmt: skip
     for label, per_seed in grids.items():
         if label == "ResNet" or not base:
             continue
         seeds = sorted(set(per_seed) & set(base))
+        runs = {RUN_OF_ROW.get(label, label), RUN_OF_ROW["ResNet"]}
         mean_o = {s: (float(per_seed[s].to_numpy().mean()), float(base[s].to_numpy().mean()))
                   for s in seeds}  # fmt: skip
         rows.append(curve_claim(
             f"{label} lowers O (mean over the grid) below ResNet's", "Fig. 4", "Fig. 4: lower",
-            mean_o, dataset=dataset, protocol=protocol, metric="mean O", direction=-1))  # fmt: skip
+            mean_o, dataset=dataset, protocol=protocol, metric="mean O", direction=-1,
+            runs=runs))  # fmt: skip
         slopes = {s: (_rise(per_seed[s]), _rise(base[s])) for s in seeds}
         rows.append(curve_claim(
             f"{label} flattens the mismatch curve: smaller rise of O(r,1) than ResNet's", "Fig. 4",
             "Fig. 4: flatter", slopes, dataset=dataset, protocol=protocol,
-            metric="O(r min,1) - O(1,1)", direction=-1))  # fmt: skip
+            metric="O(r min,1) - O(1,1)", direction=-1, runs=runs))  # fmt: skip
     return rows
 
 
@@ -239,9 +441,10 @@ def fusion_claims(
     return [
         curve_claim("RIFE's w_H rises with r", "Sec. 4.2", paper,
                     {s: (hi["w_high"], lo["w_high"]) for s, (lo, hi) in ends.items()},
-                    dataset=dataset, protocol=protocol, metric="w_H(r max) - w_H(r min)"),
+                    dataset=dataset, protocol=protocol, metric="w_H(r max) - w_H(r min)",
+                    runs={RUN_OF_ROW["RIFE"]}),
         curve_claim("RIFE's w_L falls with r", "Sec. 4.2", paper,
                     {s: (hi["w_low"], lo["w_low"]) for s, (lo, hi) in ends.items()},
                     dataset=dataset, protocol=protocol, metric="w_L(r max) - w_L(r min)",
-                    direction=-1),
+                    direction=-1, runs={RUN_OF_ROW["RIFE"]}),
     ]  # fmt: skip

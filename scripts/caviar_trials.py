@@ -5,14 +5,17 @@ Usage: python scripts/caviar_trials.py [--profile cpu] [--data-root ../shared/da
 
 CAVIAR (Sec. 5.1) is real low-resolution data: LR queries from camera B against an HR
 gallery from camera A, the 50 two-camera identities split in halves for training and
-testing, 10 random splits. Every network is trained on each split (Table 3's pipeline, seed
-0; its rows keep Table 3's names, so the baseline row is "ResNet50" whatever the profile's
-trunk, which the caption names) and the per-trial records go to
-``figures/caviar_seeds.csv``. The SR modules' MSE pre-training (the paper's "generic image
-set") reads ``--sr-images``: by default the PETA persons under the data root
-(``<data-root>/peta``, about 10,900 real pedestrian images of five other datasets, none of
-CAVIAR's), one run shared by every trial; where that folder is absent, each trial's CAVIAR
-training images. The claims table (notebook 11) pairs the records by trial. Prints mean, std
+testing, 10 random splits. Every network is trained on each split (Table 3's pipeline; its
+rows keep Table 3's names, so the baseline row is "ResNet50" whatever the profile's trunk,
+which the caption names) and the per-trial records go to ``figures/caviar_seeds.csv``. The
+seed is the trial's number, so the trials sample the initialisation and the SR pre-training
+as well as the identity split (``--same-seed`` keeps seed 0 for every trial, as the runs
+before this option did). The SR modules' MSE pre-training (the paper's "generic image set")
+reads ``--sr-images``: by default the PETA persons under the data root (``<data-root>/peta``,
+about 10,900 real pedestrian images of five other datasets, none of CAVIAR's), one run per
+seed; where that folder is absent, each trial's CAVIAR training images. The claims table
+(notebook 11) pairs the records by trial, with the corrected resampled t of Nadeau and
+Bengio for the overlapping halves (:func:`lib.eval.stats.corrected_interval`). Prints mean, std
 and n per row and each row's paired difference to ResNet with its 95% interval; writes
 ``figures/caviar.{csv,md,tex}``. Runs are reused when present, so an interrupted run resumes
 at the trial it stopped in.
@@ -51,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
         "else the CAVIAR training images)",
     )
     parser.add_argument("--device", default="auto")
+    parser.add_argument(
+        "--same-seed", action="store_true", help="seed 0 for every trial (the earlier protocol)"
+    )
     args = parser.parse_args(argv)
     if args.sr_images is None:
         peta = Path(args.data_root) / "peta"
@@ -70,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     start, records = time.time(), []
     for trial in range(args.trials):
         t0 = time.time()
-        data = Data("caviar", args.data_root, trial, 0, sr_images=args.sr_images)
+        seed = 0 if args.same_seed else trial
+        data = Data("caviar", args.data_root, trial, seed, sr_images=args.sr_images)
         records += table3_records(profile, data, methods=METHODS, device=device, progress=False)
         print(f"trial {trial}: {time.time() - t0:.0f} s", flush=True)
     frame = pd.DataFrame(records)

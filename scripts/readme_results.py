@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 FIGURES = ROOT / "figures"
 BEGIN, END = "<!-- RESULTS:BEGIN -->", "<!-- RESULTS:END -->"
 
@@ -35,27 +36,14 @@ def _table(name: str, keep: list[str], header: list[int] | int = 0, index: int =
 
 
 def _claims() -> str:
-    """The claims table: one line per claim with our paired difference, its 95% interval,
-    n and the verdict (figures/claims.csv, written by notebook 11)."""
-    frame = pd.read_csv(FIGURES / "claims.csv")
+    """The claims table as notebook 11 wrote it (figures/claims.csv): both verdicts, the
+    Holm-adjusted p-value and the seeds needed for power (the shared runs: figures/claims.md)."""
+    from lib import claims
+
+    frame = pd.read_csv(FIGURES / "claims.csv", keep_default_na=True)
     caption = (FIGURES / "claims.md").read_text().split("\n", 1)[0]
-    interval = [
-        f"[{lo:+.2f}, {hi:+.2f}]" if pd.notna(lo) else "–"
-        for lo, hi in zip(frame["ci_low"], frame["ci_high"], strict=True)
-    ]
-    shown = pd.DataFrame(
-        {
-            "claim": frame["claim"],
-            "paper": frame["paper"],
-            "data": frame["dataset"],
-            "metric": frame["metric"],
-            "ours - baseline": frame["difference"].round(2),
-            "95% interval": interval,
-            "n": frame["n"],
-            "verdict": [f"**{v}**" for v in frame["verdict"]],
-        }
-    )
-    return f"*{caption}*\n\n{shown.to_markdown(index=False, floatfmt='+.2f')}\n"
+    columns = [c for c in claims.MARKDOWN_COLUMNS if c not in ("shared_runs", "family")]
+    return f"*{caption}*\n\n{claims.to_markdown(frame, columns)}\n"
 
 
 def main() -> int:

@@ -19,7 +19,8 @@ def _records(deltas: dict[str, float], seeds=(0, 1, 2), base=0.30, noise=(0.0, 0
 
 def test_row_claims_pair_by_seed_and_give_verdicts():
     records = _records({"RIFE": 0.05, "two ResNet50": 0.05, "two ResNet50 (learned weights)": 0.10})
-    rows = {r["claim"]: r for r in claims.row_claims(records, 2, dataset="toy", protocol="market")}
+    frame = claims.claims_frame(claims.row_claims(records, 2, dataset="toy", protocol="market"))
+    rows = {r["claim"]: r for r in frame.to_dict("records")}
     beats_resnet = rows["RIFE beats ResNet"]
     # paired differences are 5.0, 5.2, 5.4 points: the common noise cancels
     assert beats_resnet["n"] == 3
@@ -31,7 +32,8 @@ def test_row_claims_pair_by_seed_and_give_verdicts():
 
 def test_missing_rows_are_inconclusive_with_n_zero():
     rows = claims.row_claims(_records({"RIFE": 0.05}), 2, dataset="toy", protocol="market")
-    missing = next(r for r in rows if "equal weights" in r["claim"])
+    frame = claims.claims_frame(rows)
+    missing = next(r for r in frame.to_dict("records") if "equal weights" in r["claim"])
     assert missing["n"] == 0 and missing["verdict"] == "inconclusive"
 
 
@@ -61,6 +63,7 @@ def test_objective_claims_read_figures_2_and_4_off_the_grids():
     resnet = {s: _grid(rs, 0.2 + 0.01 * s, 0.3) for s in range(3)}
     flat = {s: _grid(rs, 0.05, 0.05, base=0.4 + 0.001 * s) for s in range(3)}
     rows = claims.objective_claims({"ResNet": resnet, "RIFE": flat}, dataset="toy", protocol="x")
+    rows = claims.claims_frame(rows).to_dict("records")
     by = {r["claim"].split(":")[0]: r for r in rows}
     assert all(r["verdict"] == "holds" for r in rows), [(r["claim"], r["verdict"]) for r in rows]
     assert by["O rises as both resolutions fall"]["difference"] == pytest.approx(0.21 * 0.75)
@@ -73,7 +76,8 @@ def test_fusion_claims_follow_eq7_targets():
         s: pd.DataFrame({"r": rs, "block": 1, "w_low": 1 - rs + 0.01 * s, "w_high": rs - 0.01 * s})
         for s in range(3)
     }
-    rows = claims.fusion_claims(weights, dataset="toy", protocol="x")
+    rows = claims.claims_frame(claims.fusion_claims(weights, dataset="toy", protocol="x"))
+    rows = rows.to_dict("records")
     assert [r["verdict"] for r in rows] == ["holds", "holds"]
     assert rows[0]["difference"] == pytest.approx(0.75)
 
@@ -95,3 +99,78 @@ def test_grids_by_seed_pivots_the_long_records_back():
     assert sorted(grids) == [0, 1]
     assert np.allclose(grids[1].to_numpy(), g.to_numpy(dtype=float))
     assert claims.grids_by_seed(long, "RIFE") == {}
+
+
+def test_holm_within_a_family_can_turn_a_hold_inconclusive():
+    """Three claims of Table 2 each at p of about 0.03 on their own: Holm's smallest
+    multiplier is 3, so none holds; the same row alone in its family holds."""
+    rank1 = {"ResNet50": [0.30, 0.31, 0.29], "RIFE": [0.31, 0.317, 0.303]}  # +1.0, 0.7, 1.3
+    rank1["two ResNet50"] = rank1["two ResNet50 (learned weights)"] = rank1["ResNet50"]
+    records = pd.DataFrame(
+        [{"method": m, "seed": s, "rank1": v} for m, vs in rank1.items() for s, v in enumerate(vs)]
+    )
+    rows = claims.row_claims(records, 2, dataset="toy", protocol="market")
+    alone = claims.claims_frame(rows[:1]).iloc[0]
+    assert alone["p_value"] < 0.05 and alone["verdict"] == "holds"
+    together = claims.claims_frame(rows)
+    assert together["p_holm"].iloc[0] == pytest.approx(min(1.0, 3 * alone["p_value"]))
+    assert together["p_holm"].iloc[0] > 0.05 and together["verdict"].iloc[0] == "inconclusive"
+    assert set(together["family"]) == {"Table 2 · toy"}
+
+
+def test_magnitude_power_scaled_gain_and_shared_runs_against_the_paper():
+    paper = tables.paper_numbers()
+    records = _records({"RIFE": 0.01, "FFSR+RIFE": 0.02, "FFSR": 0.0, "two ResNet50": 0.0,
+                        "two ResNet50 (learned weights)": 0.0})  # fmt: skip
+    rows = claims.row_claims(records, 2, dataset="vr_market1501", protocol="market", paper=paper)
+    rows += claims.row_claims(records, 3, dataset="vr_market1501", protocol="market", paper=paper)
+    frame = claims.claims_frame(rows).set_index("claim")
+    rife = frame.loc["RIFE beats ResNet"]
+    # Table 2 is on VR-MSMT17 only: 53.3 - 47.6
+    assert rife["paper_gain"] == pytest.approx(5.7) and "VR-MSMT17" in rife["paper"]
+    assert rife["magnitude_verdict"] == "smaller than reported"  # ours about +1.1
+    assert rife["paper_gain_scaled"] == pytest.approx(5.7 * rife["baseline"] / 47.6)
+    assert rife["scaled_inside"] == "no" and np.isfinite(rife["n_for_power"])
+    t3 = frame[frame["family"] == "Table 3 · vr_market1501"]
+    assert "VR-Market1501" in t3.loc["FFSR+RIFE beats ResNet", "paper"]
+    assert t3.loc["FFSR+RIFE beats ResNet", "paper_gain"] == pytest.approx(66.9 - 57.0)
+    # Table 2's RIFE and Table 3's FFSR+RIFE vs RIFE read the same RIFE run
+    assert "Table 3: FFSR+RIFE vs RIFE" in rife["shared_runs"]
+    assert "Table 2: RIFE vs ResNet50" in t3.loc["FFSR+RIFE beats RIFE", "shared_runs"]
+    markdown = claims.to_markdown(frame.reset_index())
+    assert f"{rife['baseline']:.1f}" in markdown and f"{rife['difference']:+.2f}" in markdown
+
+
+def test_mlr_rows_compare_with_an_mlr_column_and_overlapping_trials_widen():
+    paper = tables.paper_numbers()
+    records = _records({"FFSR+RIFE": 0.02, "FFSR": 0.01, "RIFE": 0.01})
+    mlr = claims.row_claims(records, 3, dataset="mlr_synthetic", protocol="market", paper=paper)
+    assert all("MLR-CUHK03" in r["paper"] for r in mlr)
+    plain = claims.row_claims(records, 3, dataset="caviar", protocol="single_shot", paper=paper)
+    corrected = claims.row_claims(records, 3, dataset="caviar", protocol="single_shot",
+                                  paper=paper, overlap=(25, 25))  # fmt: skip
+    for p, c in list(zip(plain, corrected, strict=True))[2:]:  # FFSR+RIFE vs ResNet: sd > 0
+        assert c["ci_high"] - c["ci_low"] > 1.5 * (p["ci_high"] - p["ci_low"])
+        assert c["p_value"] > p["p_value"] and "CAVIAR" in c["paper"]
+    market_mlr = claims.row_claims(records, 3, dataset="mlr_market1501", protocol="market",
+                                   paper=paper)  # fmt: skip
+    assert all(np.isnan(r["paper_gain"]) for r in market_mlr)
+
+
+def test_market_claims_read_the_per_seed_file_in_percent(tmp_path):
+    paper = tables.paper_numbers()
+    assert claims.market_claims(tmp_path, paper) == []
+    rows = [
+        {"table": 3, "dataset": "vr_market1501", "method": m, "seed": s, "rank1": v + s}
+        for m, v in (("ResNet50", 50.0), ("RIFE", 51.0)) for s in range(3)
+    ]  # fmt: skip
+    rows[4]["rank1"] += 0.5  # RIFE, seed 1
+    pd.DataFrame(rows).to_csv(tmp_path / claims.MARKET_SEEDS, index=False)
+    found = claims.market_claims(tmp_path, paper)
+    assert [r["claim"] for r in found] == []  # Table 3 has no "RIFE beats ResNet" claim
+    rows += [{**r, "method": "FFSR+RIFE", "rank1": r["rank1"] + 2} for r in rows[:3]]
+    pd.DataFrame(rows).to_csv(tmp_path / claims.MARKET_SEEDS, index=False)
+    found = {r["claim"]: r for r in claims.market_claims(tmp_path, paper)}
+    assert set(found) == {"FFSR+RIFE beats RIFE", "FFSR+RIFE beats ResNet"}
+    assert found["FFSR+RIFE beats ResNet"]["difference"] == pytest.approx(2.0)
+    assert found["FFSR+RIFE beats ResNet"]["paper_gain"] == pytest.approx(66.9 - 57.0)

@@ -3,9 +3,15 @@ differences with a 95% t-interval.
 
 A comparison of two rows (a method and its baseline) pairs their runs by seed or trial
 (same data, same identity split, same initial draw where they share one), so the variation
-common to both cancels. The verdict on a claim of the paper is read from that interval:
-``holds`` when it excludes zero in the paper's direction, ``refuted`` when it excludes zero
-the other way, ``inconclusive`` otherwise (and with fewer than two pairs).
+common to both cancels. :func:`verdict` reads one interval alone: ``holds`` when it excludes
+zero in the paper's direction, ``refuted`` when it excludes zero the other way,
+``inconclusive`` otherwise (and with fewer than two pairs).
+
+For many comparisons at once (:mod:`lib.claims`): :func:`paired_p_value` and :func:`holm`
+(family-wise error control); :func:`corrected_interval` / :func:`corrected_p_value` for
+trials that resample one pool of identities (Nadeau and Bengio, 2003);
+:func:`magnitude_verdict` (our interval against the paper's reported gain) and
+:func:`n_for_power` (pairs needed to detect that gain with 80% power).
 """
 
 from __future__ import annotations
@@ -90,3 +96,128 @@ def verdict(diff: Difference, direction: int = 1) -> str:
     if high < 0:
         return "refuted"
     return "inconclusive"
+
+
+def paired_p_value(a: Sequence[float], b: Sequence[float]) -> float:
+    """Two-sided p-value of the paired t-test of ``a - b`` against 0 (the test whose interval
+    :func:`paired_difference` gives); NaN with fewer than two pairs, 1 when every difference
+    is 0, 0 when they are equal and not 0."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    d = (a - b)[np.isfinite(a) & np.isfinite(b)]
+    if d.size < 2:
+        return float("nan")
+    sd = float(d.std(ddof=1))
+    if sd == 0.0:
+        return 1.0 if float(d.mean()) == 0.0 else 0.0
+    t = float(d.mean()) / (sd / math.sqrt(d.size))
+    return float(2 * _st.t.sf(abs(t), d.size - 1))
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm's step-down adjusted p-values (Holm, 1979), in the input order: the i-th smallest
+    of m p-values is multiplied by (m - i + 1), made monotone, capped at 1. Rejecting where
+    the adjusted value is below alpha controls the family-wise error rate at alpha. NaNs
+    stay NaN and do not count in m."""
+    p = np.asarray(p_values, dtype=float)
+    out = np.full(p.shape, np.nan)
+    finite = np.flatnonzero(np.isfinite(p))
+    m = finite.size
+    running = 0.0
+    for rank, index in enumerate(finite[np.argsort(p[finite], kind="stable")]):
+        running = max(running, min(1.0, (m - rank) * p[index]))
+        out[index] = running
+    return out.tolist()
+
+
+def corrected_interval(
+    differences: Sequence[float], n_train: int, n_test: int, level: float = 0.95
+) -> tuple[float, float]:
+    """The corrected resampled-t interval of Nadeau and Bengio (2003, "Inference for the
+    generalization error", Machine Learning 52: 239-281) for the mean of ``differences``
+    measured on J random train/test splits of one pool of data (``n_train`` and ``n_test``
+    units each: identities on an identity-split dataset). The splits overlap, so the J
+    differences are correlated; the plain t-interval's variance s^2 / J is replaced by
+    s^2 (1 / J + n_test / n_train), with J - 1 degrees of freedom. Unbounded with one split."""
+    d = np.asarray(differences, dtype=float)
+    d = d[np.isfinite(d)]
+    if d.size == 0:
+        return float("nan"), float("nan")
+    mean = float(d.mean())
+    if d.size == 1:
+        return -math.inf, math.inf
+    if n_train <= 0 or n_test <= 0:
+        raise ValueError(f"n_train and n_test must be positive, got {n_train}, {n_test}")
+    scale = math.sqrt(float(d.var(ddof=1)) * (1 / d.size + n_test / n_train))
+    half = float(_st.t.ppf((1 + level) / 2, d.size - 1)) * scale
+    return mean - half, mean + half
+
+
+def corrected_p_value(differences: Sequence[float], n_train: int, n_test: int) -> float:
+    """Two-sided p-value of the corrected resampled t-test (:func:`corrected_interval`)."""
+    d = np.asarray(differences, dtype=float)
+    d = d[np.isfinite(d)]
+    if d.size < 2:
+        return float("nan")
+    var = float(d.var(ddof=1)) * (1 / d.size + n_test / n_train)
+    if var == 0.0:
+        return 1.0 if float(d.mean()) == 0.0 else 0.0
+    return float(2 * _st.t.sf(abs(float(d.mean())) / math.sqrt(var), d.size - 1))
+
+
+MAGNITUDE_VERDICTS = (
+    "reproduced", "smaller than reported", "larger than reported", "inconclusive",
+    "no paper number",
+)  # fmt: skip
+
+
+def magnitude_verdict(sign_verdict: str, ci_low: float, ci_high: float, paper_gain: float,
+                      direction: int = 1) -> str:  # fmt: skip
+    """Our interval against the gain the paper reports (same units, ``method - baseline``):
+
+    - ``reproduced``: the sign verdict (after the family's correction) is ``holds`` and the
+      interval contains the paper's gain;
+    - ``smaller than reported``: the paper's gain lies beyond the whole interval in the
+      claim's ``direction`` (our effect is smaller, or of the other sign);
+    - ``larger than reported``: the interval lies wholly beyond the paper's gain;
+    - ``inconclusive``: the interval holds the paper's gain but not a shown effect (zero
+      inside, or not significant after the correction), or it is unbounded;
+    - ``no paper number``: the paper gives none (NaN).
+    """
+    if not math.isfinite(paper_gain):
+        return "no paper number"
+    if not (math.isfinite(ci_low) and math.isfinite(ci_high)):
+        return "inconclusive"
+    low, high = sorted((ci_low * direction, ci_high * direction))
+    gain = paper_gain * direction
+    if gain > high:
+        return "smaller than reported"
+    if gain < low:
+        return "larger than reported"
+    return "reproduced" if sign_verdict == "holds" else "inconclusive"
+
+
+def n_for_power(
+    sd: float, effect: float, *, alpha: float = 0.05, power: float = 0.8,
+    overlap: float = 0.0, n_max: int = 1000,
+) -> float:  # fmt: skip
+    """The smallest number of pairs (seeds or trials) at which a two-sided paired t-test at
+    ``alpha`` detects a true mean difference ``effect`` with probability ``power``, when the
+    differences have standard deviation ``sd`` (noncentral t; Cohen, 1988). ``overlap`` is
+    the Nadeau-Bengio term n_test / n_train of overlapping splits (:func:`corrected_interval`):
+    the variance is then sd^2 (1/n + overlap), which more trials cannot push below
+    sd^2 * overlap, so the power may never be reached: ``inf`` then, and beyond ``n_max``.
+    NaN where ``sd`` or ``effect`` is NaN; 2 where ``sd`` is 0 and ``effect`` is not."""
+    if not (math.isfinite(sd) and math.isfinite(effect)):
+        return float("nan")
+    if effect == 0:
+        return math.inf
+    if sd == 0:
+        return 2.0
+    for n in range(2, n_max + 1):
+        se = sd * math.sqrt(1 / n + overlap)
+        crit = float(_st.t.ppf(1 - alpha / 2, n - 1))
+        nc = abs(effect) / se
+        achieved = float(_st.nct.sf(crit, n - 1, nc) + _st.nct.cdf(-crit, n - 1, nc))
+        if achieved >= power:
+            return float(n)
+    return math.inf
