@@ -83,3 +83,37 @@ def test_write_records_replaces_a_row_and_keeps_the_others(tmp_path: Path) -> No
     summary = market.summary(frame)
     assert summary.loc[(3, "vr_market1501", "RIFE"), "n"] == 2
     assert summary.loc[(3, "vr_market1501", "RIFE"), "rank1"] == 41.5
+
+
+def test_the_market_setting_trains_ffsr_rife_end_to_end_on_a_small_tree(tmp_path: Path) -> None:
+    """Every step of FFSR+RIFE under the market profile (ImageNet MobileNetV2, 64x32, FFSR
+    pre-trained on an image folder, Market's parsing masks beside the tree) on a toy
+    Market-1501 tree; the run's settings are the profile's."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.layouts import market_tree, write_image
+
+    ROOT = Path(__file__).resolve().parents[1]
+    market_tree(tmp_path / "data")
+    for i in range(6):
+        write_image(tmp_path / "data" / "peta" / "PRID" / f"{i:04d}_a.png", value=100 + i)
+    result = subprocess.run(
+        [sys.executable, "-m", "lib", "pipeline", "--profile", "market", "--model", "ffsr_rife",
+         "--dataset", "vr_market1501", "--data-root", str(tmp_path / "data"), "--sr-images",
+         str(tmp_path / "data" / "peta"), "--runs", str(tmp_path / "runs"), "--device", "cpu",
+         "--quiet"],
+        cwd=ROOT, capture_output=True, text=True, timeout=900,
+        env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT),
+             "RIPR_DERIVED": str(tmp_path / "derived")},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = json.loads(result.stdout[result.stdout.index("{") :])
+    assert set(out) == {"extractor", "sr", "composed", "joint"}
+    joint = json.loads((Path(out["joint"]["dir"]) / "config.json").read_text())
+    assert (joint["backbone"], joint["pretrained"], joint["input_size"]) == (
+        "mobilenetv2", True, [64, 32],
+    )  # fmt: skip
+    assert joint["optim"]["epochs"] == 4 and joint["optim"]["lr"] == 0.001
+    assert 0.0 <= out["joint"]["rank1"] <= 1.0

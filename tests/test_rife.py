@@ -158,3 +158,37 @@ def test_learned_weights_baseline_fuses_once_at_the_output():
         torch.testing.assert_close(out["weights"][0][1], w_high)
         expected = ext.bn(w_low[:, None] * f_low + w_high[:, None] * f_high)
         torch.testing.assert_close(out["f"], expected)
+
+
+@pytest.mark.parametrize("backbone", ["mobilenetv2", "resnet10"])
+def test_rife_at_equal_weights_is_its_single_stream_baseline(backbone):
+    """Wiring check for RIFE on a pretrained trunk (issue: RIFE below its own baseline on
+    MobileNetV2): with both streams from the same weights and both predictors giving 0.5,
+    every DSB returns 0.5 m + 0.5 m = m, so RIFE must compute exactly the single network's
+    feature maps and features, in training mode (batch statistics) and in evaluation mode
+    (running statistics). Any misplaced DSB, shared or skipped BatchNorm, or stage cut would
+    break the equality; what is left to tell the two apart is training, not structure."""
+    from lib.models.backbones import ResNetExtractor
+    from lib.models.rife import RIFEExtractor
+
+    pretrained = backbone == "mobilenetv2"  # the offline ImageNet weights; ResNet-10: random
+    torch.manual_seed(0)
+    rife = RIFEExtractor(7, backbone, pretrained=pretrained)
+    single = ResNetExtractor(7, backbone, pretrained=pretrained)
+    if not pretrained:  # two random trunks: give both of RIFE's streams the baseline's weights
+        body = list(single.body)
+        rife.stem.load_state_dict(body[0].state_dict())
+        for block, stage in zip(rife.blocks, body[1:], strict=True):
+            block.low.load_state_dict(stage.state_dict())
+            block.high.load_state_dict(stage.state_dict())
+    for block in rife.blocks:
+        for predictor in (block.predict_low, block.predict_high):
+            torch.nn.init.zeros_(predictor.fc2.weight)
+            torch.nn.init.zeros_(predictor.fc2.bias)
+    rife.head.load_state_dict(single.head.state_dict())
+    x = torch.rand(4, 3, 64, 32)
+    for mode in (True, False):
+        rife.train(mode), single.train(mode)
+        a, b = rife(x), single(x)
+        assert torch.allclose(a["f"], b["f"], atol=1e-5, rtol=1e-5), mode
+        assert all(torch.equal(w, torch.full((4,), 0.5)) for pair in a["weights"] for w in pair)
