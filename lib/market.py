@@ -176,3 +176,64 @@ def summary(frame: pd.DataFrame) -> pd.DataFrame:
     out["rank1_std"] = grouped["rank1"].std(ddof=1)
     out["n"] = grouped["seed"].nunique()
     return out.round(2)
+
+
+def table_records(folder: Path, table: int, dataset: str) -> pd.DataFrame | None:
+    """Per-seed records of Table ``table`` on ``dataset`` from ``market_seeds.csv`` in
+    ``folder``, metrics as fractions (columns ``method``, ``seed``, ``rank1``, ``rank5``,
+    ``rank10``, ``mAP``): what :func:`lib.report.tables.summarise` takes. None where the
+    file or the rows are absent."""
+    path = Path(folder) / SEEDS_FILE
+    if not path.is_file():
+        return None
+    frame = pd.read_csv(path)
+    part = frame[(frame["table"] == table) & (frame["dataset"] == dataset)]
+    if part.empty:
+        return None
+    metrics = ["rank1", "rank5", "rank10", "mAP"]
+    return part[["method", "seed"]].join(part[metrics] / 100).reset_index(drop=True)
+
+
+def setting(folder: Path) -> str:
+    """The trunk, its initialisation, the input size and the profile of the Market runs in
+    ``market_seeds.csv`` (for captions), e.g. ``"mobilenetv2 (ImageNet), 64x32, profile
+    market"``; several where they differ."""
+    frame = pd.read_csv(Path(folder) / SEEDS_FILE)
+    kinds = frame[["backbone", "pretrained", "input", "profile"]].drop_duplicates()
+    return "; ".join(
+        f"{b} ({'ImageNet' if p else 'random init'}), {i}, profile {pr}"
+        for b, p, i, pr in kinds.itertuples(index=False)
+    )
+
+
+TABLE3_ROWS = ("ResNet50", "FFSR", "RIFE", "FFSR+RIFE")
+
+
+def side_by_side(folder: Path, paper: pd.DataFrame, table: int = 3) -> pd.DataFrame:
+    """Table ``table``'s rows on VR-Market1501 and MLR-Market1501 side by side: per dataset
+    our Rank-1 and mAP (mean, std and n over seeds, %), and on VR-Market1501 the paper's
+    reported Rank-1 (its Table 3 column; Tables 1-2 have none: the paper ran them on
+    VR-MSMT17) and our difference to it. The paper has no MLR-Market1501 column."""
+    pieces: dict[tuple[str, str], pd.Series] = {}
+    rows: list[str] = []
+    for dataset, name in (("vr_market1501", "VR-Market1501"), ("mlr_market1501", "MLR-Market1501")):
+        records = table_records(folder, table, dataset)
+        if records is None:
+            continue
+        records = records.assign(rank1=records["rank1"] * 100, mAP=records["mAP"] * 100)
+        grouped = records.groupby("method", sort=False)
+        rows += [m for m in grouped.groups if m not in rows]
+        pieces[(name, "rank1")] = grouped["rank1"].mean()
+        pieces[(name, "rank1 std")] = grouped["rank1"].std(ddof=1)
+        pieces[(name, "mAP")] = grouped["mAP"].mean()
+        pieces[(name, "n")] = grouped["seed"].nunique()
+        if dataset == "vr_market1501" and table == 3:
+            reported = paper[(paper["table"] == 3) & (paper["dataset"] == name)]
+            reported = reported.groupby("label")["rank1"].first()
+            pieces[(name, "rank1 paper")] = reported
+            pieces[(name, "ours - paper")] = pieces[(name, "rank1")] - reported
+    order = [m for m in TABLE3_ROWS if m in rows] + [m for m in rows if m not in TABLE3_ROWS]
+    out = pd.DataFrame({k: v.reindex(order) for k, v in pieces.items()}, index=order)
+    if len(out.columns):
+        out.columns = pd.MultiIndex.from_tuples(out.columns, names=["dataset", "value"])
+    return out.rename_axis("method")

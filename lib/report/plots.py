@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -216,5 +216,56 @@ def headroom(frame: pd.DataFrame, title: str = ""):
     ax.axhspan(25, 60, color="0.92", zorder=0, label="aim for the baseline: 25-60%")
     ax.legend(fontsize=7)
     ax.set_title(title or "Headroom: ResNet baseline by resolution")
+    fig.tight_layout()
+    return fig
+
+
+def rank1_with_intervals(
+    records: pd.DataFrame, reported: Mapping[str, float], title: str = "",
+    baseline: str = "ResNet50",
+):  # fmt: skip
+    """Left: Rank-1 (%) per method, every seed as a dot, the mean with its 95% t-interval and
+    the paper's reported number as a cross. Right: each method's paired gain over
+    ``baseline`` (same seed) with its 95% t-interval, beside the paper's gain. ``records``:
+    columns ``method``, ``seed``, ``rank1`` (%)."""
+    from scipy import stats
+
+    def interval(values: np.ndarray) -> tuple[float, float]:
+        if values.size < 2:
+            return float(values.mean()), 0.0
+        sem = values.std(ddof=1) / np.sqrt(values.size)
+        return float(values.mean()), float(stats.t.ppf(0.975, values.size - 1) * sem)
+
+    wide = records.pivot_table(index="seed", columns="method", values="rank1", aggfunc="first")
+    methods = [m for m in dict.fromkeys(records["method"]) if m in wide]
+    fig, (left, right) = plt.subplots(
+        1, 2, figsize=(2.2 * len(methods) + 2, 3.4), width_ratios=[len(methods), len(methods) - 1]
+    )
+    for i, method in enumerate(methods):
+        values = wide[method].dropna().to_numpy(dtype=float)
+        left.scatter(np.full(values.size, i - 0.12), values, s=14, color="0.45", zorder=3)
+        mean, half = interval(values)
+        left.errorbar(i, mean, yerr=half, fmt="o", color="C0", capsize=4, zorder=4,
+                      label="ours: mean, 95% interval" if i == 0 else None)  # fmt: skip
+        if np.isfinite(reported.get(method, np.nan)):
+            left.scatter(i + 0.15, reported[method], marker="x", color="C3", s=40, zorder=4,
+                         label="paper (reported)" if i == 0 else None)  # fmt: skip
+    left.set_xticks(range(len(methods)), methods)
+    left.set_ylabel("Rank-1 (%)")
+    left.legend(fontsize=8, loc="best")
+    others = [m for m in methods if m != baseline]
+    for i, method in enumerate(others):
+        diff = (wide[method] - wide[baseline]).dropna().to_numpy(dtype=float)
+        mean, half = interval(diff)
+        right.errorbar(i, mean, yerr=half, fmt="o", color="C0", capsize=4, zorder=4)
+        gain = reported.get(method, np.nan) - reported.get(baseline, np.nan)
+        if np.isfinite(gain):
+            right.scatter(i + 0.15, gain, marker="x", color="C3", s=40, zorder=4)
+    right.axhline(0, color="0.3", lw=0.8)
+    right.set_xticks(range(len(others)), others)
+    right.set_ylabel(f"gain over {baseline} (Rank-1 points)")
+    for ax in (left, right):
+        ax.grid(axis="y", alpha=0.3)
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
