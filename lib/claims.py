@@ -328,22 +328,31 @@ MARKDOWN_COLUMNS = ("claim", "family", "paper", "metric", "ours", "baseline", "d
 
 
 def to_markdown(table: pd.DataFrame, columns: Sequence[str] = MARKDOWN_COLUMNS) -> str:
-    """The claims table for a reader: ours and the baseline with one decimal, differences,
-    interval bounds and the paper's gain with two, p-values with three significant digits;
+    """The claims table for a reader: in Rank-1 points ours and the baseline with one decimal,
+    differences, interval bounds and the paper's gain with two (other metrics: three
+    significant digits), p-values with three significant digits;
     ``interval`` is the 95% interval as ``[low, high]``; ``n_for_power`` "never" where more
     trials cannot reach the power (overlapping splits)."""
     shown = table.copy()
+    percent = shown["metric"].astype(str).str.contains("%")
     one = ["ours", "baseline"]
     two = ["difference", "ci_low", "ci_high", "paper_gain", "paper_gain_scaled"]
+
+    def number(v: float, column: str, in_percent: bool) -> str:
+        if not np.isfinite(v):
+            return ""
+        if not in_percent:  # O, fusion weights: three significant digits
+            return f"{v:+.3g}" if column in two else f"{v:.3g}"
+        return f"{v:+.2f}" if column in two else f"{v:.1f}"
+
     for column in one + two:
         shown[column] = [
-            "" if not np.isfinite(v) else f"{v:+.2f}" if column in two else f"{v:.1f}"
-            for v in shown[column]
+            number(v, column, pc) for v, pc in zip(shown[column], percent, strict=True)
         ]
     for column in ("p_value", "p_holm"):
         shown[column] = ["" if not np.isfinite(v) else f"{v:.3g}" for v in shown[column]]
     shown["n_for_power"] = [
-        "" if not np.isfinite(v) and v != np.inf else "never" if v == np.inf else f"{v:.0f}"
+        "never" if v == np.inf else "" if not np.isfinite(v) else f"{v:.0f}"
         for v in shown["n_for_power"]
     ]
     shown["interval"] = [f"[{lo}, {hi}]" for lo, hi in zip(shown["ci_low"], shown["ci_high"],

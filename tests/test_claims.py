@@ -174,3 +174,20 @@ def test_market_claims_read_the_per_seed_file_in_percent(tmp_path):
     assert set(found) == {"FFSR+RIFE beats RIFE", "FFSR+RIFE beats ResNet"}
     assert found["FFSR+RIFE beats ResNet"]["difference"] == pytest.approx(2.0)
     assert found["FFSR+RIFE beats ResNet"]["paper_gain"] == pytest.approx(66.9 - 57.0)
+
+
+def test_markdown_rounds_by_metric_and_names_unreachable_power():
+    frame = pd.DataFrame(
+        [{"metric": "rank1 (%)", "ours": 14.947, "baseline": 14.89, "difference": 0.0572,
+          "ci_low": -0.819, "ci_high": 0.934, "paper_gain": 1.8, "paper_gain_scaled": 0.563,
+          "p_value": 0.80536, "p_holm": 1.0, "n_for_power": np.inf},
+         {"metric": "O", "ours": 0.8461, "baseline": 0.2571, "difference": 0.5893,
+          "ci_low": 0.4891, "ci_high": 0.6901, "paper_gain": np.nan,
+          "paper_gain_scaled": np.nan, "p_value": 0.00156, "p_holm": 0.00468,
+          "n_for_power": np.nan}]
+    )  # fmt: skip
+    text = claims.to_markdown(frame, ["ours", "baseline", "difference", "interval", "p_holm",
+                                      "n_for_power"])  # fmt: skip
+    rank1, o = text.splitlines()[2:4]
+    assert "14.9" in rank1 and "+0.06" in rank1 and "[-0.82, +0.93]" in rank1 and "never" in rank1
+    assert "0.846" in o and "0.257" in o and "[+0.489, +0.69]" in o and "0.00468" in o
