@@ -194,6 +194,14 @@ def table_records(folder: Path, table: int, dataset: str) -> pd.DataFrame | None
     return part[["method", "seed"]].join(part[metrics] / 100).reset_index(drop=True)
 
 
+def records_for(folder: Path, table: int, exclude=()) -> dict[str, pd.DataFrame]:
+    """Per-seed records of Table ``table`` (:func:`table_records`) for each Market dataset in
+    ``market_seeds.csv`` of ``folder`` that is not in ``exclude`` (datasets a notebook ran
+    itself): what notebooks 05-07 add to their tables when the Market runs are not theirs."""
+    found = {d: table_records(folder, table, d) for d in DATASETS if d not in exclude}
+    return {d: r.drop(columns="seed") for d, r in found.items() if r is not None}
+
+
 def setting(folder: Path) -> str:
     """The trunk, its initialisation, the input size and the profile of the Market runs in
     ``market_seeds.csv`` (for captions), e.g. ``"mobilenetv2 (ImageNet), 64x32, profile
