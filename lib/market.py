@@ -93,8 +93,10 @@ def jobs(
         for network in networks:
             for seed in seeds:
                 suffix = f"{dataset}-s{seed}"
+                # not --quiet: each run's progress bar goes to the job's log, where
+                # lib.train.parallel reads the epoch and the time left
                 argv = ("pipeline", "--model", network.model, "--dataset", dataset,
-                        "--seed", str(seed), *common, *network.options, "--quiet")  # fmt: skip
+                        "--seed", str(seed), *common, *network.options)  # fmt: skip
                 after = tuple(f"{a}-{suffix}" for a in network.after)
                 out.append(Job(f"{network.name}-{suffix}", argv, after))
     return out
