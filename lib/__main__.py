@@ -1,21 +1,31 @@
-"""The project's command line for training: ``python -m lib <command>``.
+"""The project's one command line: ``python -m lib <command>``.
 
     python -m lib train --stage STAGE --model NAME [options]   one stage of one model: one run
     python -m lib pipeline --model NAME [options]              every step of one network
+    python -m lib market [--tables 3 2 1] [--seeds 0 1 2]      Tables 1-3 on Market-1501
+    python -m lib weights list | download NAME                 ImageNet weights, verified
+    python -m lib download viper|caviar --root DIR             public datasets, verified
+    python -m lib splits export|check NAME --root DIR          fixed identity-split files
+    python -m lib masks DATASET --root DIR                     person masks (Table 1)
 
-Both take the same options for what they share (profile, dataset, data root, trial, seed,
-mask, SR pre-training images, ImageNet initialisation, device, runs folder, progress); ``train``
-adds what only a single run has (``--stage``, ``--init``, ``--epochs``, ``--batch-size``,
-``--compile``), ``pipeline`` its ``--no-joint``. Each prints the finished run's folder and
-metrics as JSON; a finished run with the same settings is reused, not retrained. ``train``
-runs unchanged under ``torchrun --nproc_per_node=N -m lib train ...`` (DistributedDataParallel).
-The stages are those of :data:`lib.train.stages.STAGES`, the networks those of
-:data:`lib.models.MODELS`, the datasets the variant kinds of :mod:`lib.data.variants`.
+``train`` and ``pipeline`` take the same options for what they share (profile, dataset, data
+root, trial, seed, mask, SR pre-training images, trunk and its initialisation, input size,
+device, runs folder, progress); ``train`` adds what only a single run has (``--stage``,
+``--init``, ``--epochs``, ``--batch-size``, ``--compile``), ``pipeline`` its ``--no-joint``.
+Each prints the finished run's folder and metrics as JSON; a finished run with the same
+settings is reused, not retrained. ``train`` runs unchanged under ``torchrun
+--nproc_per_node=N -m lib train ...`` (DistributedDataParallel). The stages are those of
+:data:`lib.train.stages.STAGES`, the networks those of :data:`lib.models.MODELS`, the datasets
+the variant kinds of :mod:`lib.data.variants`. The tools (``weights``, ``download``,
+``splits``, ``masks``) live in their modules (``add_arguments`` and ``run``): this file only
+registers them. Bad input (a missing dataset, a broken image) ends a command with one line
+naming the path and what was expected, and exit status 1.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
@@ -90,13 +100,22 @@ def _common() -> argparse.ArgumentParser:
     return common
 
 
+# command: (module with add_arguments(parser) and run(args, parser), one line of help)
+TOOLS = {
+    "weights": ("lib.weights", "ImageNet weights of the backbones: list the cache, download verified"),
+    "download": ("lib.data.download", "fetch VIPeR or CAVIAR4REID into a data root, verified"),
+    "splits": ("lib.data.splits", "export or check the fixed identity-split files (data/splits/)"),
+    "masks": ("lib.data.person_masks", "person masks of a dataset (Table 1), hit rates, a grid"),
+}  # fmt: skip
+
+
 def parser() -> argparse.ArgumentParser:
-    """``python -m lib``'s parser: the commands ``train`` and ``pipeline``."""
+    """``python -m lib``'s parser: train, pipeline, market and the tools of :data:`TOOLS`."""
     from lib.train import stages
 
     common = _common()
     top = argparse.ArgumentParser(
-        prog="python -m lib", description=__doc__.splitlines()[0].rstrip(":")
+        prog="python -m lib", description=__doc__.splitlines()[0].replace("``", "").rstrip(":")
     )
     commands = top.add_subparsers(dest="command", required=True)
     train = commands.add_parser(
@@ -121,6 +140,10 @@ def parser() -> argparse.ArgumentParser:
     pipeline.add_argument("--model", default="ffsr_rife", help="a network of lib.models.MODELS")
     pipeline.add_argument("--no-joint", action="store_true", help="stop after steps 1 and 2")
     _market_parser(commands)
+    for name, (module, line) in TOOLS.items():
+        tool = commands.add_parser(name, help=line, description=line)
+        importlib.import_module(module).add_arguments(tool)
+        tool.set_defaults(tool_parser=tool)
     return top
 
 
@@ -235,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
     from lib.data.samples import ImageError, LayoutError
 
     args = parser().parse_args(argv)
+    if args.command in TOOLS:
+        return importlib.import_module(TOOLS[args.command][0]).run(args, args.tool_parser)
     if args.runs is not None:
         os.environ["RIPR_RUNS"] = str(args.runs)  # lib.settings reads it where runs are kept
     commands = {"train": _train, "pipeline": _pipeline, "market": _market}

@@ -1,9 +1,9 @@
-"""ImageNet weights of the backbones, fetched only when asked: ``python -m lib.weights``.
+"""ImageNet weights of the backbones, fetched only when asked: ``python -m lib weights``.
 
 ::
 
-    python -m lib.weights list                      what is cached, what is missing, and where
-    python -m lib.weights download resnet50         one backbone (or several, or ``all``)
+    python -m lib weights list                      what is cached, what is missing, and where
+    python -m lib weights download resnet50         one backbone (or several, or ``all``)
 
 Nothing downloads implicitly: with ``pretrained=True`` the models read these files from
 torchvision's cache (``torch.hub.get_dir()/checkpoints``, moved by ``TORCH_HOME``) and, when a
@@ -211,24 +211,20 @@ def status() -> list[tuple[WeightsFile, Path, bool]]:
     return [(w, folder / w.filename, (folder / w.filename).is_file()) for w in catalogue().values()]
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m lib.weights list | download NAME... [--url URL] [--sha256 HEX]``."""
-    parser = argparse.ArgumentParser(
-        prog="python -m lib.weights",
-        description="ImageNet weights of the backbones: list what is cached, download on request "
-        "(torchvision's published URLs, SHA-256 checked, written atomically into the torch hub "
-        "cache; TORCH_HOME moves it).",
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``python -m lib weights list | download NAME... [--url URL] [--sha256 HEX]``."""
+    sub = parser.add_subparsers(dest="action", required=True)
     sub.add_parser("list", help="what is cached and what is missing")
     get = sub.add_parser("download", help="download weights into the cache, verified")
     get.add_argument("names", nargs="+", metavar="NAME", help="names from `list`, or all")
     get.add_argument("--url", help="fetch from this URL instead (a mirror of the same file)")
     get.add_argument("--sha256", help="also require this full SHA-256")
     get.add_argument("--no-progress", action="store_true", help="no progress bar")
-    args = parser.parse_args(argv)
 
-    if args.command == "list":
+
+def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """``python -m lib weights``: list the cache, or download the named weights."""
+    if args.action == "list":
         print(f"cache: {cache_dir()}")
         for entry, _path, cached in status():
             state = "cached " if cached else "missing"
@@ -241,11 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             path = download(name, url=args.url, sha256=args.sha256, progress=not args.no_progress)
         except (KeyError, DownloadError) as err:
-            print(f"lib.weights: {err.args[0]}", file=sys.stderr)
+            print(f"python -m lib weights: {err.args[0]}", file=sys.stderr)
             return 1
         print(f"{name}: {path}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

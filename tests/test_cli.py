@@ -92,3 +92,57 @@ def test_market_command_names_the_missing_tree(tmp_path: Path, capsys) -> None:
     assert main(["market", "--data-root", str(tmp_path), "--quiet"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and str(tmp_path / "market1501") in err[0] and "query/" in err[0]
+
+
+def test_help_names_every_command_with_one_line(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for command in ("train", "pipeline", "market", "weights", "download", "splits", "masks"):
+        assert f"    {command} " in out, command
+    for command in ("train", "pipeline"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        assert "--backbone" in capsys.readouterr().out
+
+
+def test_splits_command_exports_then_checks(tmp_path: Path, capsys) -> None:
+    from tests.layouts import caviar_tree
+
+    caviar_tree(tmp_path / "data")
+    folder = tmp_path / "splits"
+    argv = ["caviar", "--root", str(tmp_path / "data"), "--folder", str(folder)]
+    assert main(["splits", "export", *argv]) == 0
+    assert main(["splits", "check", *argv]) == 0
+    assert "gives the seeded split of every trial" in capsys.readouterr().out
+    data = json.loads((folder / "caviar.json").read_text())
+    test = data["trials"][0]["test_pids"]
+    data["trials"][0]["test_pids"] = [p for p in data["pids"] if p not in test]  # the train half
+    (folder / "caviar.json").write_text(json.dumps(data))
+    assert main(["splits", "check", *argv]) == 1
+    assert "trial 0 differs" in capsys.readouterr().err
+
+
+def test_masks_command_reads_market_parsing_labels(tmp_path: Path, capsys) -> None:
+    import numpy as np
+    from PIL import Image
+
+    from tests.layouts import market_tree
+
+    names = market_tree(tmp_path)
+    folder = tmp_path / "market1501_parsing" / "bounding_box_train"
+    folder.mkdir(parents=True)
+    labels = np.zeros((128, 64), dtype=np.uint8)
+    labels[10:120, 10:50] = 3
+    for name in names["bounding_box_train"]:
+        Image.fromarray(labels).save(folder / f"{Path(name).stem}.png")
+    figure = tmp_path / "grid.png"
+    argv = ["masks", "market1501", "--root", str(tmp_path), "--source", "market1501_parsing",
+            "--figure", str(figure)]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "market1501_parsing" in out and figure.is_file()
+    assert main(["masks", "market1501", "--root", str(tmp_path / "none"), "--source",
+                 "market1501_parsing"]) == 1  # fmt: skip
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and str(tmp_path / "none") in err

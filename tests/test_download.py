@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from lib.__main__ import main as cli
 from lib.data import download
 from lib.data.datasets import load
 from lib.weights import DownloadError
@@ -151,7 +152,7 @@ def test_an_existing_dataset_folder_is_never_replaced(tmp_path, viper_source):
 def test_caviar_from_a_url_with_its_checksum_via_the_command(tmp_path, server, capsys):
     root = tmp_path / "data"
     argv = ["caviar", "--root", str(root), "--url", f"{server}/CAVIAR4REID.zip", "--no-progress"]
-    assert download.main([*argv, "--sha256", sha("/CAVIAR4REID.zip")]) == 0
+    assert cli(["download", *argv, "--sha256", sha("/CAVIAR4REID.zip")]) == 0
     assert "ready at" in capsys.readouterr().out
     assert (root / "caviar" / "CAVIARa" / "0001011.jpg").is_file()
     split = load("caviar", root)
@@ -161,11 +162,11 @@ def test_caviar_from_a_url_with_its_checksum_via_the_command(tmp_path, server, c
 
 def test_caviar_needs_a_checksum_or_an_archive(tmp_path, server, capsys):
     root = tmp_path / "data"
-    assert download.main(["caviar", "--root", str(root)]) == 1
+    assert cli(["download", "caviar", "--root", str(root)]) == 1
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "--archive" in err and "lorisbazzani" in err
     url = f"{server}/CAVIAR4REID.zip"
-    assert download.main(["caviar", "--root", str(root), "--url", url]) == 1
+    assert cli(["download", "caviar", "--root", str(root), "--url", url]) == 1
     assert "give --sha256" in capsys.readouterr().err
     assert not root.exists()
 
@@ -174,7 +175,7 @@ def test_caviar_from_an_archive_you_downloaded(tmp_path, capsys):
     archive = tmp_path / "CAVIAR4REID.zip"
     archive.write_bytes(FILES["/CAVIAR4REID.zip"])
     root = tmp_path / "data"
-    assert download.main(["caviar", "--root", str(root), "--archive", str(archive)]) == 0
+    assert cli(["download", "caviar", "--root", str(root), "--archive", str(archive)]) == 0
     assert sha("/CAVIAR4REID.zip") in capsys.readouterr().out
     assert len(list((root / "caviar" / "CAVIARa").iterdir())) == len(CAVIAR)
     assert archive.is_file(), "the user's archive is left where it was"

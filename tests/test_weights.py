@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from lib import weights
+from lib.__main__ import main as cli
 from lib.models import build_model
 from tests.layouts import loopback_server
 
@@ -111,31 +112,31 @@ def test_catalogue_covers_the_backbones_with_hashes_in_their_names(hub):
 
 
 def test_cli_lists_and_rejects_a_wrong_file_without_writing(hub, server, capsys):
-    assert weights.main(["list"]) == 0
+    assert cli(["weights", "list"]) == 0
     out = capsys.readouterr().out
     assert str(hub) in out
     assert any(line.startswith("resnet50") and "missing" in line for line in out.splitlines())
     # the loopback server's file is not resnet50-0676ba61.pth: its hash must not pass
-    code = weights.main(["download", "resnet50", "--url", f"{server}/good/r", "--no-progress"])
+    code = cli(["weights", "download", "resnet50", "--url", f"{server}/good/r", "--no-progress"])
     err = capsys.readouterr().err.strip()
-    assert code == 1 and err.startswith("lib.weights: ") and "0676ba61" in err
+    assert code == 1 and err.startswith("python -m lib weights: ") and "0676ba61" in err
     assert len(err.splitlines()) == 1
     assert not hub.exists() or list(hub.iterdir()) == []
-    assert weights.main(["download", "resnet1000"]) == 1
+    assert cli(["weights", "download", "resnet1000"]) == 1
     assert "no weights named 'resnet1000'" in capsys.readouterr().err
 
 
 def test_cli_download_lands_in_the_torch_cache(hub, server, monkeypatch, capsys):
     tiny = weights.WeightsFile("tiny", f"{server}/good/tiny-{PREFIX}.pth", "a test file")
     monkeypatch.setattr(weights, "catalogue", lambda: {"tiny": tiny})
-    assert weights.main(["download", "tiny", "--no-progress"]) == 0
+    assert cli(["weights", "download", "tiny", "--no-progress"]) == 0
     assert (hub / f"tiny-{PREFIX}.pth").read_bytes() == PAYLOAD
-    assert weights.main(["list"]) == 0
+    assert cli(["weights", "list"]) == 0
     assert "cached" in capsys.readouterr().out
 
 
 def test_missing_weights_error_names_the_download_command(hub):
     with pytest.raises(FileNotFoundError) as info:
         build_model("resnet", 5, backbone="resnet50", pretrained=True)
-    assert "python -m lib.weights download resnet50" in str(info.value)
+    assert "python -m lib weights download resnet50" in str(info.value)
     assert str(hub / "resnet50-0676ba61.pth") in str(info.value)

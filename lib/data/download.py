@@ -2,9 +2,9 @@
 
 ::
 
-    python -m lib.data.download viper --root DATA_ROOT
-    python -m lib.data.download caviar --root DATA_ROOT --archive CAVIAR4REID.zip
-    python -m lib.data.download caviar --root DATA_ROOT --url URL --sha256 HEX
+    python -m lib download viper --root DATA_ROOT
+    python -m lib download caviar --root DATA_ROOT --archive CAVIAR4REID.zip
+    python -m lib download caviar --root DATA_ROOT --url URL --sha256 HEX
 
 This is the only code in the project that writes into a user's dataset folders, and only into
 the root named on its command line: the archive is downloaded into a temporary folder inside
@@ -229,7 +229,7 @@ def fetch(
         if url is None:
             raise DownloadError(
                 f"{name}: no direct URL with a published checksum is known; get the archive "
-                f"from {source.page}, then: python -m lib.data.download {name} --root {root} "
+                f"from {source.page}, then: python -m lib download {name} --root {root} "
                 "--archive FILE (or give --url and --sha256)"
             )
         checks = {"sha256": sha256} if sha256 else {}
@@ -278,20 +278,19 @@ def fetch(
     return final
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m lib.data.download NAME --root DIR [--url URL --sha256 HEX | --archive F]``."""
-    parser = argparse.ArgumentParser(
-        prog="python -m lib.data.download",
-        description="Fetch a public ReID dataset into a data root in the official layout that "
-        "lib.data.datasets reads: checksum verified, unpacked safely, nothing else written.",
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``python -m lib download NAME --root DIR [--url URL --sha256 HEX |
+    --archive F]``."""
     parser.add_argument("name", choices=sorted(SOURCES), help="the dataset")
     parser.add_argument("--root", required=True, help="the data root (e.g. data/)")
     parser.add_argument("--url", help="download from this URL (a mirror); needs --sha256")
     parser.add_argument("--sha256", help="the archive's SHA-256 (required with --url)")
     parser.add_argument("--archive", help="an archive you downloaded, instead of a download")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    args = parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """``python -m lib download``: fetch, verify and unpack one dataset into a data root."""
     if args.url and args.archive:
         parser.error("give --url or --archive, not both")
     try:
@@ -304,11 +303,7 @@ def main(argv: list[str] | None = None) -> int:
             progress=not args.no_progress,
         )
     except DownloadError as err:
-        print(f"lib.data.download: {err}", file=sys.stderr)
+        print(f"python -m lib download: {err}", file=sys.stderr)
         return 1
     print(f"{args.name}: ready at {final}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -26,7 +26,7 @@ Both are run on the crop up-sampled (bicubic) to ``height`` px and padded by ``p
 height on every side (edge colour); the probability map is brought back to the image's own
 size (bilinear) and thresholded at ``threshold``. Why the selfie model and these options:
 CAVIAR's crops are 16-75 px wide; on all 1,000 images of its 50 two-camera identities
-(``python -m lib.data.person_masks caviar --root ../shared/datasets [options]``), images
+(``python -m lib masks caviar --root ../shared/datasets [options]``), images
 with a mask found, camera A / camera B of 500 each:
 
 ==============================  ==========  ==========
@@ -66,7 +66,7 @@ is counted in ``split.meta["person_masks"]``.
 
 Command line (prints the hit rate per camera, writes a grid of images and masks)::
 
-    python -m lib.data.person_masks caviar --root ../shared/datasets
+    python -m lib masks caviar --root ../shared/datasets
 """
 
 from __future__ import annotations
@@ -348,7 +348,7 @@ def read_manifest(manifest: str | Path) -> list[dict]:
     if not manifest.is_file():
         raise FileNotFoundError(
             f"no person-mask manifest at {manifest}: expected manifest.csv with columns "
-            f"{', '.join(MANIFEST_FIELDS)} (python -m lib.data.person_masks DATASET --root ROOT)"
+            f"{', '.join(MANIFEST_FIELDS)} (python -m lib masks DATASET --root ROOT)"
         )
     with open(manifest, newline="") as f:
         rows = list(csv.DictReader(f))
@@ -559,10 +559,8 @@ def grid_figure(
     return path
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m lib.data.person_masks DATASET --root ROOT``: compute the masks, print the
-    hit rate per camera and write the grid figure."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``python -m lib masks DATASET --root ROOT [--source ...]``."""
     parser.add_argument("dataset", help="a dataset name of lib.data.datasets (e.g. caviar)")
     parser.add_argument("--root", required=True, help="the data root holding DATASET/")
     parser.add_argument("--source", choices=SOURCES, default="mediapipe_selfie")
@@ -574,12 +572,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--figure", default=None, help="grid PNG (default figures/person_masks_DATASET.png)"
     )
-    args = parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """``python -m lib masks``: compute the masks, print the hit rate per camera and write the
+    grid figure."""
     options = MaskOptions(args.height, args.pad, args.threshold, args.min_foreground)
     try:
         manifest = compute(args.dataset, args.root, source=args.source, options=options)
-    except ImportError as error:
-        print(f"error: {error}", file=sys.stderr)
+    except (ImportError, FileNotFoundError) as error:
+        print(f"python -m lib masks: {error}", file=sys.stderr)
         return 1
     rows = read_manifest(manifest)
     print(f"{args.dataset}: {args.source} {asdict(options)}; manifest {manifest}")
@@ -592,7 +594,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     figure = args.figure or PROJECT_ROOT / "figures" / f"person_masks_{args.dataset}.png"
     print(f"figure: {grid_figure(rows, figure)}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

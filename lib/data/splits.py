@@ -2,8 +2,8 @@
 
 ::
 
-    python -m lib.data.splits export caviar --root DATA_ROOT     # writes data/splits/caviar.json
-    python -m lib.data.splits check caviar --root DATA_ROOT      # the file == the seeded splits
+    python -m lib splits export caviar --root DATA_ROOT     # writes data/splits/caviar.json
+    python -m lib splits check caviar --root DATA_ROOT      # the file == the seeded splits
 
 VIPeR and CAVIAR are evaluated over 10 random identity splits (:mod:`lib.data.datasets` draws
 them from a generator seeded by the dataset's name and the trial). The files written here list,
@@ -171,20 +171,18 @@ def same_samples(a: Split, b: Split) -> bool:
     return all(a.subsets()[k] == b.subsets()[k] for k in ("train", "query", "gallery"))
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m lib.data.splits export|check NAME --root DIR [--folder DIR]``."""
-    parser = argparse.ArgumentParser(
-        prog="python -m lib.data.splits",
-        description="Fixed identity-split files (data/splits/): export the seeded splits of a "
-        "dataset, or check that the file gives exactly the seeded splits.",
-    )
-    parser.add_argument("command", choices=["export", "check"])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``python -m lib splits export|check NAME --root DIR [--folder DIR]``."""
+    parser.add_argument("action", choices=["export", "check"])
     parser.add_argument("name", choices=sorted(PROTOCOLS))
     parser.add_argument("--root", required=True, help="the data root holding the dataset")
     parser.add_argument("--folder", default=None, help=f"split files folder ({SPLITS_DIR})")
-    args = parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """``python -m lib splits``: export the seeded splits of a dataset, or check the file."""
     try:
-        if args.command == "export":
+        if args.action == "export":
             print(f"{args.name}: wrote {export(args.name, args.root, args.folder)}")
             return 0
         path = split_path(args.name, args.folder)
@@ -194,16 +192,12 @@ def main(argv: list[str] | None = None) -> int:
                 datasets.load(args.name, args.root, trial),
             ):
                 print(
-                    f"lib.data.splits: {path}: trial {trial} differs from the seeded split",
+                    f"python -m lib splits: {path}: trial {trial} differs from the seeded split",
                     file=sys.stderr,
                 )
                 return 1
         print(f"{args.name}: {path} gives the seeded split of every trial")
         return 0
     except (SplitFileError, FileNotFoundError) as err:
-        print(f"lib.data.splits: {err}", file=sys.stderr)
+        print(f"python -m lib splits: {err}", file=sys.stderr)
         return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

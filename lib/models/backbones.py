@@ -52,7 +52,7 @@ def require_cached(filename: str, url: str, what: str) -> Path:
     if not path.is_file():
         raise FileNotFoundError(
             f"ImageNet weights for {what} are not in the local cache: {path} is missing; "
-            f"run `python -m lib.weights download {what}` (it fetches {url}, checks its "
+            f"run `python -m lib weights download {what}` (it fetches {url}, checks its "
             "SHA-256 and writes it there; TORCH_HOME moves the cache), or build the model "
             "with pretrained=False"
         )
