@@ -81,3 +81,30 @@ def test_parallel_seeds_equal_a_one_thread_run_alone_bit_for_bit(tmp_path: Path)
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     seed0 = _weights(Path(results["s0"]["dir"]))
     assert any(not torch.equal(seed0[k], a[k]) for k in a)  # the seeds did differ
+
+
+def test_a_terminated_runner_stops_its_jobs(tmp_path: Path) -> None:
+    """SIGTERM to the process running the jobs ends the jobs too (none is left orphaned)."""
+    import signal
+    import time
+
+    script = (
+        "import sys; from pathlib import Path; from lib.train.parallel import Job, run_jobs;"
+        "run_jobs([Job('slow', ('pipeline', '--model', 'resnet', '--device', 'cpu', '--runs', "
+        f"'{tmp_path / 'runs'}'))], Path('{tmp_path / 'logs'}'), progress=False, poll_seconds=0.1)"
+    )
+    runner = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT,
+                              env={**os.environ, "PYTHONPATH": str(ROOT),
+                                   "RIPR_DERIVED": str(tmp_path / "derived")})  # fmt: skip
+    log = tmp_path / "logs" / "slow.log"
+    deadline = time.time() + 60
+    while not log.is_file() and time.time() < deadline:
+        time.sleep(0.1)
+    child = subprocess.run(["pgrep", "-P", str(runner.pid)], capture_output=True, text=True)
+    pids = [int(p) for p in child.stdout.split()]
+    assert pids, "the job did not start"
+    runner.send_signal(signal.SIGTERM)
+    assert runner.wait(timeout=60) == 128 + signal.SIGTERM
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -74,6 +75,10 @@ def time_left(log_text: str) -> str:
     return f"epoch {epoch}/{epochs}, ~{int(total // 60)}m{int(total % 60):02d}s left"
 
 
+def _terminate(signum, frame) -> None:
+    raise SystemExit(128 + signum)
+
+
 def _check(jobs: Sequence[Job]) -> None:
     names = [j.name for j in jobs]
     if len(set(names)) != len(names):
@@ -117,6 +122,9 @@ def run_jobs(
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(jobs), desc="jobs", unit="job")
+    # a SIGTERM (kill, a session's end) unwinds like Ctrl-C, so the jobs are stopped too
+    # (each resumes from its last finished epoch when started again)
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         while waiting or running:
             blocked = [j for j in waiting if any(a in failed for a in j.after)]
@@ -162,8 +170,10 @@ def run_jobs(
             if running:
                 time.sleep(poll_seconds)
     finally:
+        signal.signal(signal.SIGTERM, previous)
         for _, proc, _, _ in running.values():
             proc.kill()
+            proc.wait()
         if bar is not None:
             bar.close()
     if failed:
