@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from lib.data.person_masks import missing_masks_note, person_mask_mode
 from lib.models import complexity
 from lib.profiles import Profile
-from lib.train import Run
+from lib.train.fit import Run
 from lib.train.pipeline import Data, compose, train_extractor, train_joint, train_model, train_sr
 
 METRICS = ("rank1", "rank5", "rank10", "mAP")

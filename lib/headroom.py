@@ -27,7 +27,7 @@ from lib.data.prepare import prepare
 from lib.data.variants import FIXED_RESOLUTIONS
 from lib.eval import evaluate_model
 from lib.profiles import Profile
-from lib.train import load_model
+from lib.train.fit import load_model
 from lib.train.pipeline import Data, train_extractor
 
 RESOLUTIONS = (0.25, 0.5, 1.0)  # each halving of r; FIXED_RESOLUTIONS has finer steps

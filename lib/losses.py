@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from lib.models.masks import as_batch_mask, gaussian_mask
+from lib.masks import as_batch_mask, gaussian_mask
 
 __all__ = [
     "LOSS_FORMS",

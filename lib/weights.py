@@ -12,8 +12,7 @@ file is missing, the error names the command above.
 The files are the ones torchvision and timm publish (the URLs their model code names, read
 from the installed packages, so the file name is exactly the one the models look for):
 ResNet-18/34/50 and DenseNet121 (torchvision, ``IMAGENET1K_V1``, the original weights of
-2019), SE-ResNet50 (timm) and the person segmenters of Table 1's mask row
-(:mod:`lib.models.masks`). MobileNetV2 is not here: its weights come with a package
+2019) and SE-ResNet50 (timm). MobileNetV2 is not here: its weights come with a package
 (:mod:`lib.models.mobilenet`).
 
 Checksum: these publishers give no full SHA-256 for their files; each file *name* ends with
@@ -72,10 +71,33 @@ class WeightsFile:
 
 
 def cache_dir() -> Path:
-    """torchvision's weights cache: ``torch.hub.get_dir()/checkpoints`` (``TORCH_HOME``)."""
-    from lib.models.backbones import cache_dir as models_cache_dir
+    """torchvision's weights cache, where pretrained weights are looked for:
+    ``torch.hub.get_dir()/checkpoints`` (``TORCH_HOME`` moves it)."""
+    import torch
 
-    return models_cache_dir()
+    return Path(torch.hub.get_dir()) / "checkpoints"
+
+
+def require_cached(filename: str, url: str, what: str) -> Path:
+    """Path of a cached weights file; a clear ``FileNotFoundError`` when it is absent, naming
+    the file and the command that fetches it."""
+    path = cache_dir() / filename
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"ImageNet weights for {what} are not in the local cache: {path} is missing; "
+            f"run `python -m lib weights download {what}` (it fetches {url}, checks its "
+            "SHA-256 and writes it there; TORCH_HOME moves the cache), or build the model "
+            "with pretrained=False"
+        )
+    return path
+
+
+def torchvision_weights(arch: str):
+    """torchvision's ImageNet weights enum of ``arch``: ``IMAGENET1K_V1``, the original
+    weights, as used in 2019."""
+    import torchvision
+
+    return torchvision.models.get_model_weights(arch).IMAGENET1K_V1
 
 
 def catalogue() -> dict[str, WeightsFile]:
@@ -83,20 +105,14 @@ def catalogue() -> dict[str, WeightsFile]:
     torchvision / timm give for it (so the file name is the one the models look for)."""
     import timm
 
-    from lib.models.backbones import _torchvision_weights
-    from lib.models.masks import SEGMENTERS, _segmenter_weights
-
     files = {}
     for arch in TORCHVISION:
-        url = _torchvision_weights(arch).url
+        url = torchvision_weights(arch).url
         files[arch] = WeightsFile(arch, url, f"torchvision {arch} ImageNet (IMAGENET1K_V1)")
     for name in TIMM:
         url = timm.create_model(name, pretrained=False).pretrained_cfg.get("url") or ""
         if url:
             files[name] = WeightsFile(name, url, f"timm {name} ImageNet")
-    for arch in SEGMENTERS:
-        url = _segmenter_weights(arch).url
-        files[arch] = WeightsFile(arch, url, f"torchvision {arch} person segmenter (Table 1)")
     return files
 
 

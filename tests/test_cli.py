@@ -65,17 +65,17 @@ def test_backbone_initialisation_and_input_size_reach_the_run(tmp_path: Path) ->
 
     args = parser().parse_args(
         ["train", "--stage", "extractor", "--model", "resnet", "--profile", "market",
-         "--backbone", "resnet10", "--no-pretrained", "--input", "128x64",
+         "--backbone", "resnet10", "--no-pretrained", "--input", "64x32",
          "--dataset", "vr_market1501"]
     )  # fmt: skip
     config = stage_config(profile_from(args), "extractor", "resnet", "vr_market1501")
-    assert (config.backbone, config.pretrained, config.input_size) == ("resnet10", False, (128, 64))
+    assert (config.backbone, config.pretrained, config.input_size) == ("resnet10", False, (64, 32))
     default = stage_config(
         profile_from(parser().parse_args(["pipeline", "--profile", "market"])),
         "extractor", "resnet", "vr_market1501",
     )  # fmt: skip
     assert (default.backbone, default.pretrained, default.input_size) == (
-        "mobilenetv2", True, (64, 32),
+        "mobilenetv2", True, (128, 64),
     )  # fmt: skip
     assert default.key != config.key
 

@@ -83,7 +83,7 @@ def test_write_records_replaces_a_row_and_keeps_the_others(tmp_path: Path) -> No
 
 
 def test_the_market_setting_trains_ffsr_rife_end_to_end_on_a_small_tree(tmp_path: Path) -> None:
-    """Every step of FFSR+RIFE under the market profile (ImageNet MobileNetV2, 64x32, FFSR
+    """Every step of FFSR+RIFE under the market profile (ImageNet MobileNetV2, 128x64, FFSR
     pre-trained on an image folder, Market's parsing masks beside the tree) on a toy
     Market-1501 tree; the run's settings are the profile's."""
     import os
@@ -110,7 +110,7 @@ def test_the_market_setting_trains_ffsr_rife_end_to_end_on_a_small_tree(tmp_path
     assert set(out) == {"extractor", "sr", "composed", "joint"}
     joint = json.loads((Path(out["joint"]["dir"]) / "config.json").read_text())
     assert (joint["backbone"], joint["pretrained"], joint["input_size"]) == (
-        "mobilenetv2", True, [64, 32],
+        "mobilenetv2", True, [128, 64],
     )  # fmt: skip
     assert joint["optim"]["epochs"] == 4 and joint["optim"]["lr"] == 0.001
     assert 0.0 <= out["joint"]["rank1"] <= 1.0

@@ -1,19 +1,11 @@
-"""Foreground masks of Sec. 4.1: Gaussian, authors' code mask, segmentation from the cache."""
+"""Foreground masks of Sec. 4.1: the Gaussian, the authors' code mask, a supplied mask's shape."""
 
 import math
 
 import pytest
 import torch
-import torchvision
 
-from lib.models.backbones import cache_dir
-from lib.models.masks import (
-    as_batch_mask,
-    authors_code_mask,
-    gaussian_mask,
-    load_person_segmenter,
-    person_mask,
-)
+from lib.masks import as_batch_mask, authors_code_mask, gaussian_mask
 
 
 def test_gaussian_mask_values_by_hand():
@@ -55,34 +47,3 @@ def test_as_batch_mask_shapes():
     assert torch.equal(as_batch_mask(supplied, like), supplied)  # dataset mask passes through
     with pytest.raises(ValueError, match="batch"):
         as_batch_mask(torch.ones(3, 1, 4, 5), like)
-
-
-def test_segmenter_missing_weights_says_which_file_where(tmp_path, monkeypatch):
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    with pytest.raises(FileNotFoundError) as info:
-        load_person_segmenter("lraspp_mobilenet_v3_large")
-    assert "lraspp_mobilenet_v3_large-d234d4ea.pth" in str(info.value)
-    assert str(tmp_path / "hub" / "checkpoints") in str(info.value)
-    with pytest.raises(ValueError, match="valid"):
-        load_person_segmenter("maskrcnn")
-
-
-def test_segmenter_loads_from_cache_and_gives_person_masks(tmp_path, monkeypatch):
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    torch.manual_seed(0)
-    net = torchvision.models.segmentation.lraspp_mobilenet_v3_large(
-        weights=None, weights_backbone=None, num_classes=21
-    )
-    cache_dir().mkdir(parents=True)
-    torch.save(net.state_dict(), cache_dir() / "lraspp_mobilenet_v3_large-d234d4ea.pth")
-    seg = load_person_segmenter("lraspp_mobilenet_v3_large")
-    assert torch.equal(
-        seg.state_dict()["classifier.low_classifier.weight"],
-        net.state_dict()["classifier.low_classifier.weight"],
-    )
-    images = torch.rand(2, 3, 64, 32)
-    hard = person_mask(seg, images)
-    soft = person_mask(seg, images, soft=True)
-    assert hard.shape == soft.shape == (2, 1, 64, 32)
-    assert set(hard.unique().tolist()) <= {0.0, 1.0}
-    assert 0 <= soft.min() and soft.max() <= 1

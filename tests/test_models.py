@@ -6,7 +6,7 @@ import torch
 import torchvision
 
 from lib.models import MODELS, NetworkSpec, build_model, extractor_network
-from lib.models.backbones import cache_dir
+from lib.weights import cache_dir
 
 PAPER_ROWS = [
     "resnet",

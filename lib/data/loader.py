@@ -66,7 +66,7 @@ def at_resolution(image: Image.Image, r: float, width_max: float | None = None) 
 
 def gaussian_mask_tensor(size: tuple[int, int]) -> torch.Tensor:
     """The centred Gaussian mask of Sec. 4.1 as a (1, H, W) tensor."""
-    from lib.models.masks import gaussian_mask
+    from lib.masks import gaussian_mask
 
     return torch.as_tensor(gaussian_mask(*size), dtype=torch.float32).reshape(1, *size)
 

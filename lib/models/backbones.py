@@ -22,7 +22,6 @@ SR module before it works in image space. ``forward`` returns ``{"f", "logits", 
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import NamedTuple
 
 import torch
@@ -30,6 +29,7 @@ import torchvision
 from torch import Tensor, nn
 
 from lib.models.mobilenet import mobilenet_v2_trunk
+from lib.weights import require_cached, torchvision_weights
 
 RESNETS = ("resnet10", "resnet18", "resnet34", "resnet50")
 MOBILENETS = ("mobilenetv2",)
@@ -41,34 +41,11 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-def cache_dir() -> Path:
-    """The folder where pretrained weights are looked for: ``torch.hub.get_dir()/checkpoints``."""
-    return Path(torch.hub.get_dir()) / "checkpoints"
-
-
-def require_cached(filename: str, url: str, what: str) -> Path:
-    """Path of a cached weights file; a clear ``FileNotFoundError`` when it is absent."""
-    path = cache_dir() / filename
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"ImageNet weights for {what} are not in the local cache: {path} is missing; "
-            f"run `python -m lib weights download {what}` (it fetches {url}, checks its "
-            "SHA-256 and writes it there; TORCH_HOME moves the cache), or build the model "
-            "with pretrained=False"
-        )
-    return path
-
-
-def _torchvision_weights(arch: str):
-    enum = torchvision.models.get_model_weights(arch)
-    return enum.IMAGENET1K_V1  # the original weights, as used in 2019
-
-
 def torchvision_model(arch: str, pretrained: bool) -> nn.Module:
     """A torchvision classification model; ImageNet weights from the local cache only."""
     weights = None
     if pretrained:
-        weights = _torchvision_weights(arch)
+        weights = torchvision_weights(arch)
         require_cached(weights.url.rsplit("/", 1)[-1], weights.url, arch)
     return torchvision.models.get_model(arch, weights=weights)
 

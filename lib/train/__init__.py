@@ -1,278 +1,32 @@
-"""Training of the stages of Sec. 5.2 (:mod:`lib.train.stages`), resumable, on CPU, one GPU or many.
+"""Training of the stages of Sec. 5.2, resumable, on CPU, one GPU or many.
 
-``fit(config)`` trains (or reuses) the run that ``config`` describes and returns a
-:class:`Run` with its folder and final metrics; each epoch is
-:func:`lib.train.engine.train_one_epoch`. Runs survive: a checkpoint is written
-atomically after every epoch, and a run started again resumes from it. Every epoch reseeds
-torch and the data order from (seed, epoch), so on CPU a resumed run ends with exactly the
-weights and metrics of an uninterrupted one. A non-finite loss stops the run with an error
-naming the epoch and step, keeping the last good checkpoint.
+- :mod:`lib.train.fit`: ``fit(config)`` trains (or reuses) one run; the data of an epoch,
+  the network of a run, a finished run's model.
+- :mod:`lib.train.stages`: what each stage builds, freezes, optimises and evaluates.
+- :mod:`lib.train.engine`: ``train_one_epoch``.
+- :mod:`lib.train.runs`: a run's settings (``RunConfig``), folder and checkpoints.
+- :mod:`lib.train.pipeline`: the three steps of Sec. 5.2 chained for one network.
+- :mod:`lib.train.parallel`: independent runs as parallel one-thread processes.
 
-On CUDA: bf16 autocast, channels_last, cudnn benchmark, pinned memory and workers.
-Many GPUs: ``torchrun --nproc_per_node=N -m lib train ...`` (:mod:`lib.__main__`) runs the same command under
-DistributedDataParallel (global batch split over ranks; checkpoints and evaluation on rank 0).
+This file only re-exports what callers use most.
 """
 
-from __future__ import annotations
-
-import json
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
-
-import torch
-import torch.distributed as dist
-from torch import nn
-from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
-
-from lib.data.batch import DeviceBatches, collate
-from lib.data.loader import ReIDDataset
-from lib.data.person_masks import with_person_masks
-from lib.data.prepare import prepare
-from lib.eval import evaluate_model, sr_quality
-from lib.models import build_model, build_sr
-from lib.train import stages
-from lib.train.engine import optimizer_for, train_one_epoch
-from lib.train.runs import (
-    RunConfig,
-    atomic_save,
-    init_model,
-    load_weights,
-    run_dir,
-    write_json,
-    write_log,
+from lib.train.fit import (
+    Run,
+    build_network,
+    default_device,
+    epoch_loader,
+    fit,
+    load_model,
+    train_dataset,
 )
 
-
-@dataclass
-class Run:
-    """A finished run: its folder under ``runs/`` and its final metrics."""
-
-    dir: Path
-    metrics: dict
-    config: RunConfig
-
-
-def default_device() -> torch.device:
-    """CUDA when available, else CPU."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def _epoch_seed(seed: int, epoch: int) -> int:
-    return seed * 1_000_003 + epoch
-
-
-def _sr_options(config: RunConfig) -> dict[str, dict]:
-    """Per-SR-name constructor options (JSON lists back to tuples)."""
-    return {
-        name: {k: tuple(v) if isinstance(v, list) else v for k, v in opts.items()}
-        for name, opts in config.sr_options.items()
-    }
-
-
-def build_network(config: RunConfig, num_classes: int) -> nn.Module:
-    """The model of ``config``: an SR module where its stage builds one, else a network."""
-    sr_options = _sr_options(config)
-    if stages.get(config.stage).builds == "sr":
-        return build_sr(config.model, **sr_options.get(config.model, {}))
-    options = {"backbone": config.backbone, "pretrained": config.pretrained, **config.model_options}
-    return build_model(config.model, num_classes, sr_options=sr_options, **options)
-
-
-@contextmanager
-def _process_group() -> Iterator[tuple[int, int]]:
-    """(rank, world size) under torchrun (``WORLD_SIZE`` > 1: a process group is started
-    here unless one is, and destroyed on leaving if started here); (0, 1) otherwise."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world == 1:
-        yield 0, 1
-        return
-    started = not dist.is_initialized()
-    if started:
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-    try:
-        yield dist.get_rank(), world
-        dist.barrier()
-    finally:
-        if started:
-            dist.destroy_process_group()
-
-
-def _device(device: torch.device | str | None, world: int) -> torch.device:
-    device = torch.device(device) if device is not None else default_device()
-    if world > 1 and device.type == "cuda":
-        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-        torch.cuda.set_device(device)
-    if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True
-    return device
-
-
-def _split(config: RunConfig, rank: int, world: int):
-    """The run's data split; under DDP rank 0 generates and builds it first."""
-    if world > 1 and rank != 0:
-        dist.barrier()
-    split = prepare(
-        config.dataset,
-        data_root=config.data_root or None,
-        synthetic=config.synthetic,
-        trial=config.trial,
-        seed=config.seed,
-    )
-    if config.mask == "person":
-        split = with_person_masks(split, config.dataset, config.data_root)
-    if world > 1 and rank == 0:
-        dist.barrier()
-    return split
-
-
-def _resume(checkpoint: Path, model: nn.Module, optimizer: torch.optim.Optimizer) -> list[dict]:
-    """The epochs logged so far; model and optimiser restored from the last checkpoint."""
-    if not checkpoint.is_file():
-        return []
-    state = load_weights(checkpoint)
-    model.load_state_dict(state["model"])
-    optimizer.load_state_dict(state["optimizer"])
-    return state["history"]
-
-
-def fit(
-    config: RunConfig,
-    *,
-    device: torch.device | str | None = None,
-    runs: Path | None = None,
-    progress: bool = True,
-    compile_model: bool = False,
-) -> Run:
-    """Train the run ``config`` describes (or reuse it when finished); see the module doc.
-    ``compile_model`` trains through ``torch.compile`` (same weights and checkpoints; it is
-    not part of the run's settings). The epochs are :func:`lib.train.engine.train_one_epoch`."""
-    folder = run_dir(config, runs)
-    if (folder / "metrics.json").is_file():
-        return Run(folder, json.loads((folder / "metrics.json").read_text()), config)
-    stage = stages.get(config.stage)
-    with _process_group() as (rank, world):
-        device = _device(device, world)
-        amp = device.type == "cuda"
-        split = _split(config, rank, world)
-        if rank == 0:
-            folder.mkdir(parents=True, exist_ok=True)
-            write_json(folder / "config.json", config.to_json())
-        torch.manual_seed(config.seed)
-        model = build_network(config, split.num_train_pids)
-        init_model(model, config, runs)
-        params = stage.trainable(model)
-        model.to(device)
-        if amp:
-            model.to(memory_format=torch.channels_last)
-        optimizer = optimizer_for(config.optim, params)
-        history = _resume(folder / "checkpoint.pt", model, optimizer)
-        net = nn.parallel.DistributedDataParallel(model) if world > 1 else model
-        net = torch.compile(net) if compile_model else net
-        dataset = train_dataset(config, split)
-        for epoch in range(len(history), config.optim.epochs):
-            torch.manual_seed(_epoch_seed(config.seed, epoch))
-            loader = epoch_loader(
-                dataset, config, epoch, world=world, rank=rank, pin_memory=amp, device=device
-            )
-            for group in optimizer.param_groups:
-                group["lr"] = config.optim.lr_at(epoch)
-            show = progress and rank == 0
-            row = train_one_epoch(
-                net, model, stage, loader, optimizer, config, epoch,
-                device=device, amp=amp, progress=show,
-            )  # fmt: skip
-            history.append(row)
-            if rank == 0:
-                state = {"model": model.state_dict(), "optimizer": optimizer.state_dict()}
-                atomic_save({**state, "history": history}, folder / "checkpoint.pt")
-                write_log(folder, history)
-        if rank == 0:
-            atomic_save(model.state_dict(), folder / "model.pt")
-            metrics = _final_metrics(model, stage, split, config, device, history)
-            # CPU results are bit-identical for a seed only at the same thread count: record it
-            extra = {"world_size": world, "cpu_threads": torch.get_num_threads()}
-            write_json(folder / "metrics.json", {**metrics, **extra})
-    return Run(folder, json.loads((folder / "metrics.json").read_text()), config)
-
-
-def epoch_loader(
-    dataset, config: RunConfig, epoch: int, *, world: int = 1, rank: int = 0,
-    pin_memory: bool = False, device: torch.device | str = "cpu",
-) -> DeviceBatches:  # fmt: skip
-    """The training batches of ``epoch`` as the model takes them, on ``device``: a random
-    order drawn from (seed, epoch), so a resumed run sees exactly the batches an
-    uninterrupted one would. Workers decode; resizing and augmentation happen per batch on
-    ``device`` (:mod:`lib.data.batch`)."""
-    seed = _epoch_seed(config.seed, epoch)
-    if world > 1:
-        sampler = DistributedSampler(dataset, world, rank, seed=seed, drop_last=True)
-    else:
-        sampler = RandomSampler(dataset, generator=torch.Generator().manual_seed(seed))
-    loader = DataLoader(
-        dataset,
-        batch_size=max(1, config.optim.batch_size // world),
-        sampler=sampler,
-        drop_last=len(dataset) > config.optim.batch_size,
-        num_workers=config.workers,
-        pin_memory=pin_memory,
-        generator=torch.Generator().manual_seed(seed),
-        collate_fn=collate,
-    )
-    return DeviceBatches(loader, device)
-
-
-def train_dataset(config: RunConfig, split):
-    """The training images; for stage ``sr``, LR/HR pairs: the variant's own (VR-, MLR-),
-    else (an image folder, or a dataset without pairs such as CAVIAR) images degraded to a
-    random r in [0.125, 1)."""
-    builds_sr = stages.get(config.stage).builds == "sr"
-    if builds_sr and (config.sr_images or not any(s.source for s in split.train)):
-        from lib.data.folder import DegradedFolder
-
-        images = config.sr_images or [s.path for s in split.train]
-        return DegradedFolder(images, config.input_size)
-    return ReIDDataset(
-        split.train,
-        config.input_size,
-        train=True,
-        mask="gaussian" if config.mask == "gaussian" else "auto",
-        raw=True,
-    )
-
-
-def _final_metrics(model, stage, split, config: RunConfig, device, history: list[dict]) -> dict:
-    sr = model if stage.builds == "sr" else model.sr
-    metrics: dict = {"epochs": len(history)}
-    metrics["train_seconds"] = round(sum(h["seconds"] for h in history), 2)
-    if any(p.numel() for p in sr.parameters()):
-        metrics.update(
-            sr_quality(sr, split.query + split.gallery, config.input_size, device=device)
-        )
-    if stage.evaluates_reid:
-        metrics.update(
-            evaluate_model(
-                model,
-                split,
-                config.input_size,
-                device=device,
-                draws=config.eval_draws,
-                seed=config.seed,
-            )
-        )
-    return metrics
-
-
-def load_model(run: Run | Path) -> nn.Module:
-    """The trained model of a finished run (eval mode, CPU), rebuilt from its config."""
-    from lib.train.runs import read_config
-
-    folder = run.dir if isinstance(run, Run) else Path(run)
-    config = read_config(folder)
-    state = load_weights(folder / "model.pt")
-    classes = [v.shape[0] for k, v in state.items() if k.endswith("classifier.weight")]
-    model = build_network(config, classes[0] if classes else 1)
-    model.load_state_dict(state)
-    return model.eval()
+__all__ = [
+    "Run",
+    "build_network",
+    "default_device",
+    "epoch_loader",
+    "fit",
+    "load_model",
+    "train_dataset",
+]

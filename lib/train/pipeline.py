@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 
 from lib.models import MODELS, extractor_network
 from lib.profiles import Profile
-from lib.train import Run, fit
+from lib.train.fit import Run, fit
 from lib.train.runs import stage_config
 
 FOREGROUND_FOCUS = ("ffsr", "ffsr_code")  # SR modules trained with Eq. 5 and a mask

@@ -71,8 +71,8 @@ class RunConfig:
         if "synthetic" in self.dataset and self.data_root:
             # the embedded data does not live under a data root: keep it out of the run's key
             object.__setattr__(self, "data_root", "")
-        stage = stages.get(self.stage)  # a ValueError naming the valid stages
-        if stage.loss is None and self.optim.epochs:
+        # self.spec: a ValueError naming the valid stages where the name is unknown
+        if self.spec.loss is None and self.optim.epochs:
             raise ValueError(f"stage {self.stage} does not train: epochs must be 0")
         if self.sr_loss not in SR_LOSSES:
             raise ValueError(f"sr_loss must be one of {SR_LOSSES}, got {self.sr_loss!r}")
@@ -86,6 +86,12 @@ class RunConfig:
         d["optim"]["lr_steps"] = list(self.optim.lr_steps)
         d["input_size"], d["init"] = list(self.input_size), list(self.init)
         return d
+
+    @property
+    def spec(self) -> stages.Stage:
+        """The :class:`lib.train.stages.Stage` this run trains: the one place a run's stage
+        name is looked up."""
+        return stages.get(self.stage)
 
     @property
     def key(self) -> str:
@@ -190,8 +196,8 @@ def init_model(model: torch.nn.Module, config: RunConfig, root: Path | None = No
                 f"{config.name}: init run {folder} has no model.pt (not finished)"
             )
         state = load_weights(folder / "model.pt")
-        builds = stages.get(config.stage).builds
-        if stages.get(read_config(folder).stage).builds == "sr":
+        builds = config.spec.builds
+        if read_config(folder).spec.builds == "sr":
             (model if builds == "sr" else model.sr).load_state_dict(state)
             continue
         if builds == "sr":
