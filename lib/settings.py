@@ -35,6 +35,8 @@ keeps the runs and the derived data off the checkout's disk. In code,
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -85,3 +87,13 @@ def from_environment(
         data=data,
         splits=Path(env.get("RIPR_SPLITS") or project / "data" / "splits"),
     )
+
+
+def settings_key(settings: object) -> str:
+    """The cache key of a set of settings: the first 10 hex digits of the SHA-1 of their JSON
+    (keys sorted; a value JSON cannot hold written as its ``str``). One recipe for every cache
+    the project keys by its settings: runs (``lib.train.runs``), the embedded dataset
+    (``lib.data.prepare``), variants (``lib.data.variants``) and person masks
+    (``lib.data.person_masks``)."""
+    blob = json.dumps(settings, sort_keys=True, default=str)
+    return hashlib.sha1(blob.encode()).hexdigest()[:10]

@@ -111,3 +111,21 @@ def test_writers_create_their_folder(tmp_path, clean_env):
     assert all(p.is_file() for p in report.save_table(table, "table", out / "t"))
     figure = pytest.importorskip("matplotlib.figure").Figure()  # no pyplot, no backend
     assert all(p.is_file() for p in report.save_figure(figure, "figure", out / "f"))
+
+
+def test_one_settings_key_keeps_every_cache_key_as_it_was():
+    """The four caches keyed by their settings share one recipe; each key below was computed
+    with the recipe each module had of its own before, so no cache is invalidated."""
+    from dataclasses import asdict
+
+    from lib.data import person_masks, variants
+    from lib.profiles import Synthetic
+    from lib.settings import settings_key
+    from lib.train.runs import RunConfig
+
+    assert RunConfig(stage="extractor", model="resnet", dataset="vr_synthetic").key == "a8c99536fa"
+    assert settings_key([asdict(Synthetic()), 3]) == "71e29d6043"  # lib.data.prepare
+    folder = variants._variant_dir("vr_market1501", Path("/data/root"), Path("/out"), 2, {})
+    assert folder.name == "eca83003f6"
+    assert person_masks.masks_dir("caviar", "/data/root").name == "15062b90dc"
+    assert settings_key({"b": 1, "a": Path("/x")}) == settings_key({"a": "/x", "b": 1})

@@ -73,7 +73,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import json
 import os
 import sys
@@ -88,6 +87,7 @@ from tqdm.auto import tqdm
 from lib.data.datasets import load
 from lib.data.paths import PROJECT_ROOT, derived_root
 from lib.data.samples import Sample, Split
+from lib.settings import settings_key
 
 FORMAT_VERSION = 1
 PARSING = "market1501_parsing"  # ISP's human parsing of Market-1501's training images
@@ -241,8 +241,7 @@ def masks_dir(
     ``<out_dir or data/derived/person_masks>/<dataset>/<key>``."""
     base = Path(out_dir) if out_dir is not None else derived_root() / "person_masks"
     settings = _settings(dataset, Path(root).expanduser(), source, options)
-    key = hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
-    return base / dataset / key
+    return base / dataset / settings_key(settings)
 
 
 def _write_atomic(path: Path, write: Callable[[str], None]) -> None:

@@ -8,7 +8,6 @@ real variants read ``data_root``. Variants are built in ``data/derived/variants`
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from lib.data import variants
 from lib.data.datasets import available
 from lib.data.paths import default_data_root, derived_root
 from lib.data.samples import Sample, Split
+from lib.settings import settings_key
 
 
 def synthetic_root(settings, seed: int = 0) -> Path:
@@ -26,7 +26,7 @@ def synthetic_root(settings, seed: int = 0) -> Path:
     from lib.data.synthetic import generate
 
     kwargs = asdict(settings) if is_dataclass(settings) else dict(settings)
-    key = hashlib.sha1(json.dumps([kwargs, seed], sort_keys=True).encode()).hexdigest()[:10]
+    key = settings_key([kwargs, seed])
     root = derived_root() / f"synthetic-{key}"
     generate(root, seed=seed, **kwargs)
     return root

@@ -38,7 +38,6 @@ dataset's load options), and are reused when present.
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import os
 import zlib
@@ -55,6 +54,7 @@ from lib.data import splits
 from lib.data.datasets import load
 from lib.data.resolution import downsample, round_half_up, size_at
 from lib.data.samples import ImageError, Sample, Split
+from lib.settings import settings_key
 
 FORMAT_VERSION = 2  # 2: images never enlarged, half-up rounding, cache keyed by all options
 MANIFEST_FIELDS = ["subset", "path", "pid", "camid", "width", "height", "r", "source", "mask"]
@@ -169,8 +169,7 @@ def _settings(kind: str, root: Path, seed: int, load_options: dict) -> dict:
 
 
 def _variant_dir(kind: str, root: Path, out_dir: Path, seed: int, load_options: dict) -> Path:
-    key = json.dumps(_settings(kind, root, seed, load_options), sort_keys=True, default=str)
-    return Path(out_dir) / kind / hashlib.sha1(key.encode()).hexdigest()[:10]
+    return Path(out_dir) / kind / settings_key(_settings(kind, root, seed, load_options))
 
 
 def _restrict(split: Split, spec: VariantSpec) -> Split:

@@ -10,7 +10,6 @@ of retrained). Everything is loaded with ``torch.load(..., weights_only=True)``.
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -20,7 +19,7 @@ import torch
 
 from lib.losses import LOSS_FORMS
 from lib.profiles import NO_TRAINING, Optim, Profile
-from lib.settings import from_environment
+from lib.settings import from_environment, settings_key
 from lib.train import stages
 
 SR_LOSSES = ("mse", "ffsr")
@@ -95,8 +94,7 @@ class RunConfig:
 
     @property
     def key(self) -> str:
-        blob = json.dumps(self.to_json(), sort_keys=True, default=str)
-        return hashlib.sha1(blob.encode()).hexdigest()[:10]
+        return settings_key(self.to_json())
 
     @property
     def name(self) -> str:
