@@ -151,7 +151,7 @@ def measure(split, size: tuple[int, int], items: int, repeats: int) -> dict:
     stage shares, bytes per batch, and the device side of the batched path on this CPU."""
     pool = split.train + split.query + split.gallery
     order = [i % len(pool) for i in range(items)]
-    per_item = ReIDDataset(pool, size, train=True, mask="auto")
+    per_item = ReIDDataset(pool, size, train=True, mask="auto", raw=False)
     batched = ReIDDataset(pool, size, train=True, mask="auto", raw=True)
     _worker_rate(batched, order[:BATCH], collate)  # warm the page cache
     before = max(_worker_rate(per_item, order, default_collate) for _ in range(repeats))

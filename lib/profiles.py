@@ -7,31 +7,23 @@ weight decay: we use 0.9 and 5e-4, the usual ReID values. The authors' code trai
 (lr 3e-4, steps at 20 and 40): ``Optim(epochs=60, optimizer="adam", lr=3e-4, lr_steps=(20, 40))``.
 
 Eq. 5 is summed over pixels as written (``loss_form="paper"``, :mod:`lib.losses`). Under
-plain SGD that sum diverges: its gradient on the SR module is C*H*W times the per-pixel
-mean's. Measured here (``benchmarks/loss_balance.py``, ``benchmarks/sr_optimizer.py``): the
-joint loss went non-finite within 4 steps at 256x128 (random ResNet-18) at the paper's lr
-0.001, and within 38 steps on the cpu profile at lr 0.005; the SR fine-tuning under SGD at
-lr 0.01 within 7 steps. Two remedies, each the smallest that trained here:
-
-- joint step: clip the gradient's global norm at 5 (``Optim.grad_clip``; about the
-  cross-entropy's gradient norm of a fresh ResNet-50 at 256x128, 7.9). Finite, and the SR
-  output kept its PSNR, at both sizes.
-- SR fine-tuning: Adam (lr 1e-3, the authors' code's optimiser), which is invariant to the
-  loss's scale: +1.10 dB over bilinear (+1.29 inside the foreground) on the cpu profile,
-  where clipped SGD at lr 0.01 stayed finite but lost 5.3 dB.
-
-The MSE pre-training is a per-pixel mean and keeps the paper's SGD.
+plain SGD that sum diverges (its gradient on the SR module is C*H*W times the per-pixel mean's),
+so each profile takes the smallest remedy that trained here: the joint step clips the
+gradient's global norm at 5 (``Optim.grad_clip``), and the SR fine-tuning uses Adam (lr 1e-3,
+the authors' code's optimiser, invariant to the loss's scale). The MSE pre-training is a
+per-pixel mean and keeps the paper's SGD. The measurements behind these choices are in the
+README ("The loss as the paper writes it") and come from ``benchmarks/loss_balance.py`` and
+``benchmarks/sr_optimizer.py``.
 
 ``cpu`` runs every notebook on the embedded dataset within the budget of a 2-core laptop:
 ResNet-10 trunks (torchvision's ResNet with one block per stage; random init, no download),
-input 128x64 (the synthetic images' own size, so the fine cues the paper is about are there
-at r = 1) and 64x32 on the VR variants (their widths are below 32: nothing is lost), SR
-modules at reduced width, and a few epochs a stage. Its SR steps use Adam (lr 1e-3, as the
-authors' code): with SGD at the paper's lr 0.01 the MSE pre-training left FFSR where it
-started (+0.00 dB over bilinear after 6 epochs, ``benchmarks/sr_optimizer.py``; the paper
-pre-trains for 60 epochs on ImageNet, about 7,000 times the images), so the paper
-profile's pre-training may need the same change on a GPU. Its joint step keeps Eq. 5
-summed, clipped like the paper profile's.
+input 128x64 on real data and 64x32 on the VR variants and the embedded data (their widths
+are below 32: nothing is lost), SR modules at reduced width, and a few epochs a stage. Its SR
+steps use Adam (lr 1e-3, as the authors' code): with SGD at the paper's lr 0.01 the MSE
+pre-training left FFSR where it started (README), so the paper profile's pre-training may
+need the same change on a GPU. Its joint step keeps Eq. 5 summed, clipped like the paper
+profile's.
+
 ``smoke`` is the smallest setting that runs every code path (tests, nbval).
 ``market`` is the paper's own Market-1501 (VR-Market1501, MLR-Market1501) on a 2-core CPU:
 the ImageNet MobileNetV2 trunk (offline, :mod:`lib.models.mobilenet`) at 128x64, fine-tuned at
@@ -165,10 +157,8 @@ CPU = Profile(
         "srcnn": {"width": 32},
         "vdsr": {"depth": 10, "width": 16},
     },
-    # 600 training identities (4,800 images): a from-scratch ResNet-10 generalises better
-    # from 4 epochs of them than from 16 of 150 identities (VR-Synthetic Rank-1 12.3% vs 8.5%,
-    # seed 0, measured with train_extractor and these overrides before the design was fixed);
-    # the stages keep the images seen per run (synthetic_stages)
+    # 600 training identities (4,800 images) rather than 150: measured before the design was
+    # fixed (README, "Headroom"); the stages keep the images seen per run (synthetic_stages)
     synthetic=Synthetic(num_train_ids=600, height=64, width=32, families_per_clan=(2, 3)),
     synthetic_stages={
         "sr_pretrain": Optim(epochs=2, lr=1e-3, optimizer="adam", weight_decay=0.0),
@@ -217,10 +207,9 @@ MARKET = Profile(
     name="market",
     backbone="mobilenetv2",
     pretrained=True,
-    # chosen by measuring the baseline alone (scripts/market_setting.py, README): every
-    # VR-Market1501 image is under 32 px wide, so 64x32 holds all of its pixels, yet the
-    # ImageNet trunk reached Rank-1 59.9% at 128x64 against 50.3% and 51.9% at 64x32 (seeds
-    # 0; 0, 1), at 2.7x the time per epoch
+    # chosen by measuring the baseline alone before any method (scripts/market_setting.py,
+    # figures/market_setting.csv, README): 128x64 rather than 64x32, although every
+    # VR-Market1501 image is under 32 px wide
     input_size=(128, 64),
     sr_pretrain=Optim(epochs=4, lr=1e-3, optimizer="adam", weight_decay=0.0),
     sr_finetune=Optim(epochs=4, lr=1e-3, optimizer="adam", weight_decay=0.0),

@@ -116,7 +116,7 @@ def test_batched_path_equals_per_item_path(
 ) -> None:
     """Both resizers of the batched path: integer tensor ops (what a GPU runs) and Pillow
     image by image (what the CPU device runs, "auto")."""
-    per_item = ReIDDataset(samples, size, mask=mask)
+    per_item = ReIDDataset(samples, size, mask=mask, raw=False)
     raw = ReIDDataset(samples, size, mask=mask, raw=True)
     expected = collate([per_item[i] for i in range(len(samples))])
     batch = to_model_batch(collate([raw[i] for i in range(len(samples))]), size, resize=resize)
@@ -131,7 +131,7 @@ def test_flips_and_erasing_match_for_the_same_seed(
     samples: list[Sample], size, resize: str
 ) -> None:
     options = {"train": True, "flip": 0.5, "random_erasing": 0.7}
-    per_item = ReIDDataset(samples, size, **options)
+    per_item = ReIDDataset(samples, size, **options, raw=False)
     raw = ReIDDataset(samples, size, raw=True, **options)
     torch.manual_seed(11)
     expected = collate([per_item[i] for i in range(len(samples))])

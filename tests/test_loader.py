@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from lib.data.loader import IdentitySampler, ReIDDataset
+from lib.data.loader import ReIDDataset
 from lib.data.samples import Sample
 
 
@@ -36,7 +35,7 @@ def samples(tmp_path: Path) -> list[Sample]:
 
 
 def test_item_contents(samples: list[Sample]) -> None:
-    item = ReIDDataset(samples, (64, 32))[0]
+    item = ReIDDataset(samples, (64, 32), raw=False)[0]
     assert item["img"].shape == item["hr"].shape == (3, 64, 32)
     assert item["mask"].shape == (1, 64, 32)
     assert item["img"].dtype == torch.float32 and 0 <= item["img"].min() <= item["img"].max() <= 1
@@ -50,25 +49,25 @@ def test_item_contents(samples: list[Sample]) -> None:
 
 
 def test_no_source_means_hr_is_the_image_and_mask_is_gaussian(samples: list[Sample]) -> None:
-    item = ReIDDataset(samples, (64, 32))[1]
+    item = ReIDDataset(samples, (64, 32), raw=False)[1]
     assert torch.equal(item["img"], item["hr"])
     mask = item["mask"][0]
     centre = mask[32, 16]
     assert centre == mask.max() and mask[0, 0] < centre and mask[32, 0] < centre
-    forced = ReIDDataset(samples, (64, 32), mask="gaussian")[0]["mask"]
+    forced = ReIDDataset(samples, (64, 32), mask="gaussian", raw=False)[0]["mask"]
     assert torch.equal(forced, item["mask"])
 
 
 def test_flip_applies_to_image_target_and_mask(samples: list[Sample]) -> None:
-    plain = ReIDDataset(samples, (64, 32))[0]
-    flipped = ReIDDataset(samples, (64, 32), train=True, flip=1.0)[0]
+    plain = ReIDDataset(samples, (64, 32), raw=False)[0]
+    flipped = ReIDDataset(samples, (64, 32), train=True, flip=1.0, raw=False)[0]
     for key in ("img", "hr", "mask"):
         assert torch.equal(flipped[key], plain[key].flip(-1))
 
 
 def test_random_erasing_touches_only_the_input(samples: list[Sample]) -> None:
     torch.manual_seed(0)
-    item = ReIDDataset(samples, (64, 32), train=True, flip=0.0, random_erasing=1.0)[1]
+    item = ReIDDataset(samples, (64, 32), train=True, flip=0.0, random_erasing=1.0, raw=False)[1]
     assert (item["img"] == 0).any() and not (item["hr"] == 0).any()
 
 
@@ -91,21 +90,7 @@ def test_truncated_image_names_the_file(tmp_path: Path) -> None:
 
 def test_bad_mask_mode() -> None:
     with pytest.raises(ValueError, match="mask must be"):
-        ReIDDataset([], (64, 32), mask="deepercut")
-
-
-def test_identity_sampler_batches_hold_k_images_per_identity() -> None:
-    pids = [0] * 7 + [1] * 2 + [2] * 4 + [3] * 9
-    sampler = IdentitySampler(pids, num_instances=4, seed=1)
-    order = list(sampler)
-    assert len(order) == len(sampler) == 8 + 4 + 4 + 12
-    groups = [order[i : i + 4] for i in range(0, len(order), 4)]
-    assert all(len({pids[i] for i in g}) == 1 for g in groups)
-    assert Counter(pids[g[0]] for g in groups) == {0: 2, 1: 1, 2: 1, 3: 3}
-    assert set(order) == set(range(len(pids)))  # every image is used
-    assert list(IdentitySampler(pids, 4, seed=1)) == order  # deterministic
-    sampler.set_epoch(1)
-    assert list(sampler) != order  # a new epoch, a new order
+        ReIDDataset([], (64, 32), mask="deepercut", raw=False)
 
 
 def test_degraded_folder_pairs(tmp_path: Path) -> None:

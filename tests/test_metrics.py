@@ -181,8 +181,6 @@ def test_errors_are_explicit():
         evaluate(np.zeros((0, 2)), [], [0, 1], [], [0, 1])
     with pytest.raises(ValueError, match="NaN or inf"):
         evaluate_features(np.full((1, 2), np.inf), np.zeros((2, 2)), [0], [0, 1], [0], [0, 1])
-    with pytest.raises(ValueError, match="metric"):
-        evaluate_features(np.zeros((1, 2)), np.zeros((2, 2)), [0], [0, 1], [0], [0, 1], metric="l1")
 
 
 # -------------------------------------------------------------------- single-shot protocol
@@ -269,16 +267,6 @@ def test_features_match_reference_in_any_chunking(protocol, search_path):
         res = evaluate_features(torch.from_numpy(qf), torch.from_numpy(gf), qp, gp, qc, gc,
                                 protocol=protocol, max_rank=10, trials=3, seed=5)  # fmt: skip
         assert_same(res, expected)
-
-
-def test_cosine_metric_matches_reference():
-    rng = np.random.default_rng(6)
-    _, qp, gp, qc, gc = random_problem(rng, ties=False)
-    qf, gf = rng.normal(size=(len(qp), 5)), rng.normal(size=(len(gp), 5))
-    qn = qf / np.linalg.norm(qf, axis=1, keepdims=True)
-    gn = gf / np.linalg.norm(gf, axis=1, keepdims=True)
-    expected = reference_ranking(1 - qn @ gn.T, qp, gp, qc, gc, 10)
-    assert_same(evaluate_features(qf, gf, qp, gp, qc, gc, metric="cosine", max_rank=10), expected)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")

@@ -162,7 +162,7 @@ def test_person_mask_split_carries_masks_that_the_loader_reads(caviar_root, tmp_
     assert sum(counts[k]["without_mask"] for k in ("train", "query", "gallery")) == 1
     assert sum(counts[k]["with_mask"] for k in ("train", "query", "gallery")) == len(every) - 1
     size = (48, 24)
-    items = ReIDDataset(every, size, mask="auto")
+    items = ReIDDataset(every, size, mask="auto", raw=False)
     for i, s in enumerate(every):
         mask = items[i]["mask"]
         if s.mask is None:  # no person found: the Gaussian of Sec. 4.1 for this image alone

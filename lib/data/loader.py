@@ -1,4 +1,4 @@
-"""The torch Dataset of the pipeline and the identity sampler used in training.
+"""The torch Dataset of the pipeline: a split's samples as training and evaluation items.
 
 Each item is a dict: ``img`` (the image, up-sampled bilinearly to the model
 input size: the input of FFSR, Eq. 3), ``hr`` (its high-resolution source at the same size:
@@ -7,27 +7,27 @@ foreground weight map M of Eq. 5: the dataset's exact mask where it has one, els
 centred Gaussian of Sec. 4.1). Images are float tensors in [0, 1]; normalisation belongs to
 the feature extractor, so that the SR output and its target stay in image space.
 
-Training and evaluation build these items a batch at a time (``ReIDDataset(raw=True)``:
+Training and evaluation build these items a batch at a time (``raw=True``, the default:
 workers only decode; :func:`lib.data.batch.to_model_batch` resizes and augments on the
-training device, with identical results); ``raw=False`` builds them one by one here.
+training device). ``raw=False`` builds each item here, one by one: kept as the independent
+reference the batched path is tested against, bit for bit (``tests/test_batch_path.py``), and
+as the baseline of ``benchmarks/bench_loader.py``; no training or evaluation uses it.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
-from torch.utils.data import Dataset, Sampler
+from torch.utils.data import Dataset
 
 from lib.data import resolution
 from lib.data.samples import IMAGE_SUFFIXES, ImageError, Sample
 
 __all__ = [
     "IMAGE_SUFFIXES",
-    "IdentitySampler",
     "ReIDDataset",
     "at_resolution",
     "decode",
@@ -96,7 +96,7 @@ class ReIDDataset(Dataset):
         flip: float = 0.5,
         random_erasing: float = 0.0,
         mask: str = "auto",
-        raw: bool = False,
+        raw: bool = True,
     ) -> None:
         if mask not in ("auto", "gaussian"):
             raise ValueError(f"mask must be 'auto' or 'gaussian', got {mask!r}")
@@ -159,37 +159,3 @@ def decode(path: str, mode: str = "RGB") -> torch.Tensor:
     if array.ndim == 2:
         array = array[:, :, None]
     return torch.from_numpy(array).permute(2, 0, 1)
-
-
-class IdentitySampler(Sampler[int]):
-    """P x K sampling: each identity contributes groups of ``num_instances`` images
-    (re-drawn with replacement where it has fewer), groups in random order, so a batch of
-    size P*K holds P identities with K images each. Deterministic for (seed, epoch)."""
-
-    def __init__(self, pids: Sequence[int], num_instances: int = 4, seed: int = 0) -> None:
-        self.num_instances, self.seed, self.epoch = num_instances, seed, 0
-        self.by_pid: dict[int, list[int]] = {}
-        for index, pid in enumerate(pids):
-            self.by_pid.setdefault(int(pid), []).append(index)
-        k = num_instances
-        self.length = sum(max(k, math.ceil(len(v) / k) * k) for v in self.by_pid.values())
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        return self.length
-
-    def __iter__(self) -> Iterator[int]:
-        rng = np.random.default_rng([self.seed, self.epoch])
-        k, groups = self.num_instances, []
-        for pid in sorted(self.by_pid):
-            idx = np.array(self.by_pid[pid])
-            if len(idx) < k:
-                idx = rng.choice(idx, size=k, replace=True)
-            idx = rng.permutation(idx)
-            n = math.ceil(len(idx) / k) * k
-            idx = np.concatenate([idx, rng.choice(idx, size=n - len(idx))])
-            groups.extend(idx.reshape(-1, k))
-        for g in rng.permutation(len(groups)):
-            yield from (int(i) for i in groups[g])

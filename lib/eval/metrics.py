@@ -51,7 +51,6 @@ __all__ = [
 ]
 
 PROTOCOLS = ("market", "single_shot")
-METRICS = ("euclidean", "cosine")
 ROW_BLOCK = 8192  # feature rows per block for norms and checks
 CHUNK_BYTES = 384 * 2**20  # working memory aimed at per chunk (about 24 bytes per entry)
 RESOLUTION_BINS = tuple(np.linspace(0.0, 1.0, 9).tolist())  # r in steps of 0.125 (Fig. 2)
@@ -260,25 +259,15 @@ def _row_norms(f: Tensor, squared: bool) -> Tensor:
     return sq if squared else sq.sqrt_()
 
 
-def _distance_chunks(qf: Tensor, gf: Tensor, metric: str, step: int, work: dict):
-    """Ranking scores of one chunk of query rows against the gallery.
-
-    Euclidean: ``|g|^2 - 2 q.g``, the squared distance less ``|q|^2``, which is constant
-    along a row, so it ranks exactly as the distance (and saves one rounding). Cosine:
-    ``-q.g / |g|``, the cosine distance ``1 - q.g / (|q| |g|)`` less 1 and times the
-    positive row constant ``|q|``.
-    """
-    if metric == "euclidean":
-        g_term = _row_norms(gf, squared=True)[None, :]
-    else:
-        g_term = _row_norms(gf, squared=False).clamp_(min=1e-12)[None, :]
+def _distance_chunks(qf: Tensor, gf: Tensor, step: int, work: dict):
+    """Ranking scores of one chunk of query rows against the gallery: ``|g|^2 - 2 q.g``, the
+    squared Euclidean distance of the paper less ``|q|^2``, which is constant along a row, so
+    it ranks exactly as the distance (and saves one rounding)."""
+    g_term = _row_norms(gf, squared=True)[None, :]
     for a in range(0, qf.shape[0], step):
         q = qf[a : a + step]
         out = buffer(work, "dist", (len(q), len(gf)), qf.dtype, qf.device)
-        if metric == "euclidean":
-            d = torch.mm(q * -2.0, gf.T, out=out).add_(g_term)  # x -2 is exact
-        else:
-            d = torch.mm(-q, gf.T, out=out).div_(g_term)
+        d = torch.mm(q * -2.0, gf.T, out=out).add_(g_term)  # x -2 is exact
         yield slice(a, a + step), d
 
 
@@ -290,7 +279,6 @@ def evaluate_features(
     q_camids,
     g_camids,
     *,
-    metric: str = "euclidean",
     chunk_size: int | None = None,
     protocol: str = "market",
     max_rank: int = 50,
@@ -299,13 +287,11 @@ def evaluate_features(
 ) -> dict:
     """:func:`evaluate` from query and gallery features, computed in query chunks.
 
-    Euclidean distance as in the paper or ``metric="cosine"`` (see ``_distance_chunks`` for
-    the exact scores ranked); features (torch on CPU/CUDA, or numpy) are cast to float32 on
+    Euclidean distance as in the paper (see ``_distance_chunks`` for the exact scores
+    ranked); features (torch on CPU/CUDA, or numpy) are cast to float32 on
     the device of ``qf``. At most ``chunk_size`` query rows (default: about 384 MiB of
     working memory) are held against the gallery at once.
     """
-    if metric not in METRICS:
-        raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
     dev = qf.device if isinstance(qf, Tensor) else torch.device("cpu")
     q, g = _prepare(qf, dev), _prepare(gf, dev)
     if q.shape[1] != g.shape[1]:
@@ -314,13 +300,13 @@ def evaluate_features(
     _check(protocol, max_rank, len(q), len(g), (len(qp), len(gp), len(qc), len(gc)))
     work: dict = {}
     if protocol == "market":
-        chunks = _distance_chunks(q, g, metric, chunk_size or _default_chunk(len(g)), work)
+        chunks = _distance_chunks(q, g, chunk_size or _default_chunk(len(g)), work)
         return _run(chunks, qp, qc, _group_gallery(gp, gc), protocol, max_rank, work)
     results = []
     for keep in single_shot_draws(gp, trials, seed):
         cols = torch.as_tensor(keep, device=dev)
         step = chunk_size or _default_chunk(len(cols))
-        chunks = _distance_chunks(q, g[cols], metric, step, work)
+        chunks = _distance_chunks(q, g[cols], step, work)
         gal = _group_gallery(gp[cols], gc[cols])
         results.append(_run(chunks, qp, qc, gal, protocol, max_rank, work))
     return _average_trials(results)
@@ -357,7 +343,7 @@ def evaluate_by_resolution(
 
     Beyond the paper: the data of a resolution-stratified heatmap. For each pair, the queries
     of one bucket are ranked against the gallery restricted to the other bucket with
-    :func:`evaluate_features` (``kwargs``: protocol, metric, trials, ...). Tidy rows with
+    :func:`evaluate_features` (``kwargs``: protocol, trials, ...). Tidy rows with
     columns ``q_bucket, g_bucket, num_query, num_gallery, num_valid, rank1, mAP``, for every
     pair of non-empty buckets (NaN metrics where no query has a match in that bucket).
     Pivot with ``df.pivot(index="q_bucket", columns="g_bucket", values="rank1")``.
