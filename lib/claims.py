@@ -290,9 +290,11 @@ def claims_frame(rows: Iterable[Mapping]) -> pd.DataFrame:
     """The claims table (columns :data:`COLUMNS`), in the order given: families, Holm's
     adjustment within each, both verdicts, the power column and the shared runs."""
     rows = [dict(r) for r in rows]
+    if not rows:
+        return pd.DataFrame(columns=COLUMNS)
     needed = {"claim", "source", "paper", "dataset", "protocol", "metric", "ours", "baseline",
               "difference", "ci_low", "ci_high", "n", "p_value", "direction"}  # fmt: skip
-    missing = sorted(needed - set().union(*(r.keys() for r in rows))) if rows else sorted(needed)
+    missing = sorted(needed - set().union(*(r.keys() for r in rows)))
     if missing:
         raise ValueError(f"claim rows lack the columns {missing}")
     for row in rows:

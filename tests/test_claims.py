@@ -88,6 +88,8 @@ def test_claims_frame_has_the_interface_columns():
     assert {"claim", "dataset", "n", "difference", "ci_low", "ci_high", "verdict"} <= set(frame)
     with pytest.raises(ValueError, match="lack the columns"):
         claims.claims_frame([{"claim": "x"}])
+    empty = claims.claims_frame([])  # no claim has both its rows yet (a partial Market run)
+    assert list(empty.columns) == claims.COLUMNS and empty.empty
 
 
 def test_grids_by_seed_pivots_the_long_records_back():
