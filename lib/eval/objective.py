@@ -188,3 +188,10 @@ def features_at_resolution(
             y = model_or_callable(x)
             features.append((y["f"] if isinstance(y, dict) else y).float().cpu())
     return torch.cat(features) if features else torch.empty(0)
+
+
+def long_form(grid: pd.DataFrame) -> pd.DataFrame:
+    """An O(r1, r2) grid (index r1, columns r2, as :func:`objective_grid` returns it) as long
+    records with columns ``r1``, ``r2``, ``O``: what notebooks 01 and 08 save per seed and
+    :func:`lib.claims.grids_by_seed` turns back into grids."""
+    return grid.rename_axis(index="r1", columns="r2").stack().rename("O").reset_index()

@@ -16,8 +16,13 @@ notebook that asks for the same settings.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from lib.data.datasets import IDENTITY_SPLIT_TRIALS
+from lib.data.prepare import prepare
+from lib.data.samples import Split
+from lib.data.variants import VARIANTS
 from lib.models import MODELS, extractor_network
 from lib.profiles import Profile
 from lib.train.fit import Run, fit
@@ -44,6 +49,37 @@ class Data:
     trial: int = 0
     seed: int = 0
     sr_images: str = ""
+
+
+def replicates(
+    profile: Profile, dataset: str, data_root: str = "", seeds: Sequence[int] = ()
+) -> list[Data]:
+    """Which splits a notebook trains variant ``dataset`` on under ``profile``: the one rule
+    for seeds and trials. ``seeds`` (a notebook's ``SEEDS``) replaces the profile's seeds.
+
+    - A dataset evaluated over random identity splits (VIPeR, CUHK03, CAVIAR; Sec. 5.1): its
+      first ``profile.trials`` trials, each seeded by its number, so a trial samples the
+      initialisation and the SR pre-training along with the split (``seeds``: the trials).
+    - Any other dataset (the embedded data, whose seed also regenerates it; Market-1501 and
+      MSMT17, whose split is fixed): trial 0 at each seed of the profile.
+    """
+    base = VARIANTS[dataset].base
+    if base in IDENTITY_SPLIT_TRIALS:
+        trials = list(seeds) or list(range(min(profile.trials, IDENTITY_SPLIT_TRIALS[base])))
+        return [Data(dataset, data_root, trial, trial) for trial in trials]
+    return [Data(dataset, data_root, 0, seed) for seed in (list(seeds) or profile.seeds)]
+
+
+def split_of(profile: Profile, data: Data) -> Split:
+    """The split ``data`` names, as training reads it (the embedded data generated at the
+    profile's size and ``data.seed``): the one way a notebook builds the split it shows."""
+    return prepare(
+        data.dataset,
+        data_root=data.data_root or None,
+        synthetic=profile.synthetic,
+        trial=data.trial,
+        seed=data.seed,
+    )
 
 
 def _fit(profile: Profile, stage: str, model: str, data: Data, device, progress, **kw) -> Run:
