@@ -111,7 +111,7 @@ TOOLS = {
 
 def parser() -> argparse.ArgumentParser:
     """``python -m lib``'s parser: train, pipeline, market and the tools of :data:`TOOLS`."""
-    from lib.train import stages
+    import lib.train.stages as stages
 
     common = _common()
     top = argparse.ArgumentParser(

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import torch
 
+import lib.train.stages as stages
 from lib.losses import LOSS_FORMS
 from lib.profiles import NO_TRAINING, Optim, Profile
 from lib.settings import from_environment, settings_key
-from lib.train import stages
 
 SR_LOSSES = ("mse", "ffsr")
 
