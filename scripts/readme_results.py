@@ -46,6 +46,59 @@ def _claims() -> str:
     return f"*{caption}*\n\n{claims.to_markdown(frame, columns)}\n"
 
 
+MARKET_BEGIN, MARKET_END = "<!-- MARKET:BEGIN -->", "<!-- MARKET:END -->"
+
+
+def _market() -> str:
+    """The Market-1501 block: the setting's measurement (figures/market_setting.csv), Table 3
+    and Tables 1-2 as notebook 12 wrote them, and the Market rows of the claims table."""
+    from lib import claims
+
+    parts = []
+    setting = FIGURES / "market_setting.csv"
+    if setting.is_file():
+        frame = pd.read_csv(setting)
+        grouped = frame.groupby("candidate", sort=False)
+        shown = pd.DataFrame(
+            {
+                "Rank-1 mean": grouped["rank1"].mean().map("{:.1f}".format),
+                "Rank-1 std": grouped["rank1"]
+                .std(ddof=1)
+                .map(lambda v: "–" if pd.isna(v) else f"{v:.1f}"),
+                "mAP mean": grouped["mAP"].mean().map("{:.1f}".format),
+                "seeds": grouped["seed"].apply(lambda s: ", ".join(map(str, sorted(s)))),
+            }
+        )
+        parts.append(
+            "*The baseline alone on VR-Market1501 (extractor stage of the market profile, 10 "
+            "epochs), per candidate trunk, initialisation and input size: "
+            "`figures/market_setting.csv` (`python scripts/market_setting.py`)*\n\n"
+            + shown.to_markdown(disable_numparse=True)
+            + "\n"
+        )
+    for name in ("market_table3", "market_table1", "market_table2"):
+        path = FIGURES / f"{name}.md"
+        if path.is_file():
+            caption, table = path.read_text().split("\n", 1)
+            parts.append(f"*{caption}*\n{table}")
+    if (FIGURES / "claims.csv").is_file():
+        frame = pd.read_csv(FIGURES / "claims.csv")
+        frame = frame[frame["dataset"].str.contains("market1501")]
+        if len(frame):
+            columns = ["claim", "paper", "ours", "baseline", "difference", "interval", "n",
+                       "p_holm", "verdict", "magnitude_verdict", "n_for_power"]  # fmt: skip
+            parts.append("*Claims on Market-1501 (from `figures/claims.csv`)*\n\n"
+                         + claims.to_markdown(frame, columns) + "\n")  # fmt: skip
+    return "\n".join(parts)
+
+
+def _replace(readme: str, begin: str, end: str, body: str) -> str | None:
+    pattern = re.compile(re.escape(begin) + ".*?" + re.escape(end), re.S)
+    if not pattern.search(readme):
+        return None
+    return pattern.sub(lambda _: f"{begin}\n{body}{end}", readme)
+
+
 def main() -> int:
     parts = []
     if (FIGURES / "claims.csv").is_file():
@@ -69,13 +122,22 @@ def main() -> int:
         print(f"no tables in {FIGURES}: run `make reproduce` first", file=sys.stderr)
         return 1
     readme = (ROOT / "README.md").read_text()
-    block = f"{BEGIN}\n" + "\n".join(parts) + f"{END}"
-    pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
-    if not pattern.search(readme):
+    updated = _replace(readme, BEGIN, END, "\n".join(parts))
+    if updated is None:
         print(f"README.md has no {BEGIN} ... {END} block", file=sys.stderr)
         return 1
-    (ROOT / "README.md").write_text(pattern.sub(lambda _: block, readme))
-    print(f"README.md: {len(parts)} tables from {FIGURES}")
+    market = _market()
+    if market:
+        with_market = _replace(updated, MARKET_BEGIN, MARKET_END, market)
+        if with_market is None:
+            print(f"README.md has no {MARKET_BEGIN} ... {MARKET_END} block", file=sys.stderr)
+            return 1
+        updated = with_market
+    (ROOT / "README.md").write_text(updated)
+    print(
+        f"README.md: {len(parts)} tables from {FIGURES}"
+        + (", and the Market block" if market else "")
+    )
     return 0
 
 
