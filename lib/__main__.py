@@ -2,6 +2,7 @@
 
     python -m lib train --stage STAGE --model NAME [options]   one stage of one model: one run
     python -m lib pipeline --model NAME [options]              every step of one network
+    python -m lib objective --model NAME [options]             O(r1, r2) of its final run
     python -m lib market [--tables 3 2 1] [--seeds 0 1 2]      Tables 1-3 on Market-1501
     python -m lib weights list | download NAME                 ImageNet weights, verified
     python -m lib download viper|caviar --root DIR             public datasets, verified
@@ -139,6 +140,16 @@ def parser() -> argparse.ArgumentParser:
     )
     pipeline.add_argument("--model", default="ffsr_rife", help="a network of lib.models.MODELS")
     pipeline.add_argument("--no-joint", action="store_true", help="stop after steps 1 and 2")
+    objective = commands.add_parser(
+        "objective",
+        parents=[common],
+        help="O(r1, r2) of Eq. 2 for one network's final run (Figs. 2 and 4)",
+        description="The grid O(r1, r2) (Sec. 3, Eq. 2) of one network of lib.models.MODELS, "
+        "its pipeline trained or reused first, on the HR test images degraded to each r of "
+        "the profile (at most --max-images of them, drawn with the seed).",
+    )
+    objective.add_argument("--model", default="resnet", help="a network of lib.models.MODELS")
+    objective.add_argument("--max-images", type=int, default=2000)
     _market_parser(commands)
     for name, (module, line) in TOOLS.items():
         tool = commands.add_parser(name, help=line, description=line)
@@ -188,6 +199,33 @@ def _pipeline(args: argparse.Namespace) -> dict:
     return {step: {"dir": str(r.dir), **r.metrics} for step, r in runs.items()}
 
 
+def _objective(args: argparse.Namespace) -> dict:
+    from lib.eval.analysis import objective_for_model
+    from lib.eval.objective import long_form
+    from lib.train import default_device, load_model
+    from lib.train.pipeline import Data, split_of, train_model
+
+    profile = profile_from(args)
+    data = Data(args.dataset, args.data_root, args.trial, args.seed, sr_images=args.sr_images)
+    device = args.device or default_device()
+    runs = train_model(
+        profile, args.model, data, mask=args.mask, device=device, progress=not args.quiet
+    )
+    final = runs.get("joint", runs["extractor"])
+    split = split_of(profile, data)
+    grid = objective_for_model(
+        load_model(final),
+        split.query + split.gallery,
+        final.config.input_size,
+        profile.resolutions,
+        max_images=args.max_images,
+        seed=data.seed,
+        device=device,
+    )
+    return {"dir": str(final.dir), "rank1": final.metrics["rank1"],
+            "grid": long_form(grid).to_dict("records")}  # fmt: skip
+
+
 def _market_parser(commands) -> None:
     market = commands.add_parser(
         "market",
@@ -209,6 +247,11 @@ def _market_parser(commands) -> None:
     market.add_argument("--device", default="cpu")
     market.add_argument("--runs", type=Path, help="runs folder (default: runs/ or $RIPR_RUNS)")
     market.add_argument("--quiet", action="store_true", help="no progress bar")
+    market.add_argument(
+        "--no-figures",
+        action="store_true",
+        help="no O(r1, r2) grids (Fig. 4) of Table 3's networks",
+    )
 
 
 def _relative(path: str) -> str:
@@ -235,11 +278,18 @@ def _market(args: argparse.Namespace) -> dict:
         common += ["--sr-images", _relative(sr_images)]
     if args.runs is not None:
         common += ["--runs", str(args.runs.resolve())]
-    jobs = market.jobs(args.seeds, args.datasets, args.tables, common)
+    figures = 3 in args.tables and not args.no_figures
+    jobs = market.jobs(args.seeds, args.datasets, args.tables, common, figures=figures)
     path = market.seeds_path()
 
     def done(job, result) -> None:
-        market.write_records(market.records(job, result), path)
+        if job.argv[0] == "objective":
+            rows = market.objective_records(job, result)
+            market.write_records(
+                rows, market.seeds_path(market.OBJECTIVE_FILE), market.OBJECTIVE_KEY
+            )
+        else:
+            market.write_records(market.records(job, result), path)
 
     results = run_jobs(
         jobs,
@@ -262,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
         return importlib.import_module(TOOLS[args.command][0]).run(args, args.tool_parser)
     if args.runs is not None:
         os.environ["RIPR_RUNS"] = str(args.runs)  # lib.settings reads it where runs are kept
-    commands = {"train": _train, "pipeline": _pipeline, "market": _market}
+    commands = {"train": _train, "pipeline": _pipeline, "market": _market, "objective": _objective}
     try:
         result = commands[args.command](args)
     except (LayoutError, ImageError) as error:  # bad input: one line naming the file

@@ -28,6 +28,9 @@ from lib.train.parallel import Job
 
 SEEDS_FILE = "market_seeds.csv"
 KEY = ("table", "dataset", "method", "seed")
+OBJECTIVE_FILE = "market_fig4_seeds.csv"  # O(r1, r2) grids of Fig. 4, one row per cell
+OBJECTIVE_KEY = ("dataset", "network", "seed", "r1", "r2")
+FIG4 = {"resnet": "ResNet", "ffsr_resnet": "FFSR", "rife": "RIFE", "ffsr_rife": "FFSR+RIFE"}
 DATASETS = ("vr_market1501", "mlr_market1501")
 
 
@@ -83,10 +86,13 @@ def jobs(
     datasets: Sequence[str],
     tables: Sequence[int],
     common: Sequence[str],
+    *,
+    figures: bool = False,
 ) -> list[Job]:
     """One :class:`~lib.train.parallel.Job` per (dataset, seed, network), in the order they
-    should start: every seed of Table 3's networks before what the other tables add.
-    ``common``: the ``python -m lib pipeline`` options every job shares."""
+    should start: every seed of Table 3's networks before what the other tables add; with
+    ``figures``, then one ``python -m lib objective`` job per Table 3 network and seed (Fig. 4's
+    O(r1, r2), after that network's job). ``common``: the options every job shares."""
     out = []
     networks = networks_for(tables)
     for dataset in datasets:
@@ -99,7 +105,26 @@ def jobs(
                         "--seed", str(seed), *common, *network.options)  # fmt: skip
                 after = tuple(f"{a}-{suffix}" for a in network.after)
                 out.append(Job(f"{network.name}-{suffix}", argv, after))
+    if figures:
+        for dataset in datasets:
+            for network in (n for n in networks if n.name in FIG4):
+                for seed in seeds:
+                    suffix = f"{dataset}-s{seed}"
+                    argv = ("objective", "--model", network.model, "--dataset", dataset,
+                            "--seed", str(seed), *common)  # fmt: skip
+                    out.append(
+                        Job(f"o-{network.name}-{suffix}", argv, (f"{network.name}-{suffix}",))
+                    )
     return out
+
+
+def objective_records(job: Job, result: dict) -> list[dict]:
+    """The cells of the O(r1, r2) grid a ``python -m lib objective`` job printed, labelled by
+    dataset, network (Fig. 4's names) and seed."""
+    argv = list(job.argv)
+    label = FIG4[argv[argv.index("--model") + 1]]
+    dataset, seed = argv[argv.index("--dataset") + 1], int(argv[argv.index("--seed") + 1])
+    return [{"dataset": dataset, "network": label, "seed": seed, **cell} for cell in result["grid"]]
 
 
 def network_of(job: Job) -> Network:
@@ -149,21 +174,25 @@ def records(job: Job, result: dict) -> list[dict]:
     return rows
 
 
-def seeds_path() -> Path:
-    """``figures/market_seeds.csv`` under ``$RIPR_OUTPUT`` (:mod:`lib.settings`)."""
-    return from_environment().output / "figures" / SEEDS_FILE
+def seeds_path(name: str = SEEDS_FILE) -> Path:
+    """``figures/market_seeds.csv`` (or ``name``) under ``$RIPR_OUTPUT`` (:mod:`lib.settings`)."""
+    return from_environment().output / "figures" / name
 
 
-def write_records(rows: list[dict], path: Path) -> pd.DataFrame:
-    """Merge ``rows`` into the CSV at ``path`` (a row with the same table, dataset, method
-    and seed is replaced), sorted, written atomically; return the whole table."""
+def write_records(rows: list[dict], path: Path, key: Sequence[str] = KEY) -> pd.DataFrame:
+    """Merge ``rows`` into the CSV at ``path`` (a row with the same ``key`` values, by default
+    table, dataset, method and seed, is replaced), sorted, written atomically; return the
+    whole table."""
     new = pd.DataFrame(rows)
     if path.is_file():
         old = pd.read_csv(path)
-        keys = set(map(tuple, new[list(KEY)].astype(str).values))
-        keep = [tuple(r) not in keys for r in old[list(KEY)].astype(str).values]
-        new = pd.concat([old[keep], new], ignore_index=True)
-    new = new.sort_values(list(KEY), kind="stable").reset_index(drop=True)
+        if len(new):
+            keys = set(map(tuple, new[list(key)].astype(str).values))
+            keep = [tuple(r) not in keys for r in old[list(key)].astype(str).values]
+            new = pd.concat([old[keep], new], ignore_index=True)
+        else:
+            new = old
+    new = new.sort_values(list(key), kind="stable").reset_index(drop=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     new.to_csv(tmp, index=False)
@@ -247,3 +276,16 @@ def side_by_side(folder: Path, paper: pd.DataFrame, table: int = 3) -> pd.DataFr
     if len(out.columns):
         out.columns = pd.MultiIndex.from_tuples(out.columns, names=["dataset", "value"])
     return out.rename_axis("method")
+
+
+def mean_grids(cells: pd.DataFrame, dataset: str) -> dict[str, pd.DataFrame]:
+    """Fig. 4 on ``dataset``: each network's O(r1, r2) grid (index r1, columns r2), the mean
+    over its seeds, from the cells of ``market_fig4_seeds.csv``; and how many seeds each."""
+    from lib.claims import grids_by_seed
+
+    part = cells[cells["dataset"] == dataset]
+    out = {}
+    for label in (n for n in FIG4.values() if n in set(part["network"])):
+        per_seed = grids_by_seed(part, label)
+        out[label] = sum(per_seed.values()) / len(per_seed)
+    return out

@@ -114,3 +114,34 @@ def test_the_market_setting_trains_ffsr_rife_end_to_end_on_a_small_tree(tmp_path
     )  # fmt: skip
     assert joint["optim"]["epochs"] == 4 and joint["optim"]["lr"] == 0.001
     assert 0.0 <= out["joint"]["rank1"] <= 1.0
+
+
+def test_figure_jobs_follow_their_network_and_give_labelled_cells() -> None:
+    jobs = market.jobs([0], ["vr_market1501"], [3], ["--profile", "market"], figures=True)
+    names = [j.name for j in jobs]
+    figure = {j.name: j for j in jobs if j.argv[0] == "objective"}
+    assert sorted(figure) == sorted(f"o-{n}-vr_market1501-s0" for n in market.FIG4)
+    for name, job in figure.items():
+        assert job.after == (name[2:],) and names.index(job.after[0]) < names.index(name)
+    job = figure["o-ffsr_rife-vr_market1501-s0"]
+    result = {"grid": [{"r1": 0.5, "r2": 1.0, "O": 0.7}, {"r1": 1.0, "r2": 1.0, "O": 0.4}]}
+    rows = market.objective_records(job, result)
+    assert rows[0] == {"dataset": "vr_market1501", "network": "FFSR+RIFE", "seed": 0,
+                       "r1": 0.5, "r2": 1.0, "O": 0.7}  # fmt: skip
+    assert market.jobs([0], ["vr_market1501"], [3], ["--profile", "market"]) == [
+        j for j in jobs if j.argv[0] != "objective"
+    ]
+
+
+def test_objective_command_prints_the_grid_of_the_final_run(tmp_path: Path, monkeypatch, capsys):
+    from lib.__main__ import main
+
+    monkeypatch.setenv("RIPR_DERIVED", str(tmp_path / "derived"))
+    argv = ["objective", "--model", "resnet", "--runs", str(tmp_path / "runs"), "--device", "cpu",
+            "--quiet", "--max-images", "40"]  # fmt: skip
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    cells = pd.DataFrame(out["grid"])
+    rs = [0.25, 0.5, 1.0]  # the smoke profile's resolutions
+    assert sorted(set(cells["r1"])) == rs and sorted(set(cells["r2"])) == rs and len(cells) == 9
+    assert (cells["O"] > 0).all() and Path(out["dir"]).name.startswith("extractor-resnet")

@@ -64,6 +64,8 @@ def test_paired_p_value_is_the_paired_t_test() -> None:
     assert math.isnan(paired_p_value([1.0], [0.0]))
     assert paired_p_value([1.0, 2.0], [0.0, 1.0]) == 0.0  # equal, non-zero differences
     assert paired_p_value([1.0, 2.0], [1.0, 2.0]) == 1.0
+    # the same rise read off two grids: equal up to float rounding, not a difference
+    assert paired_p_value([0.3 + 0.2 - 0.1, 0.6], [0.4, 0.6 + 1e-17]) == 1.0
 
 
 def test_holm_matches_a_hand_computation_in_input_order() -> None:

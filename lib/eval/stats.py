@@ -101,16 +101,26 @@ def verdict(diff: Difference, direction: int = 1) -> str:
 def paired_p_value(a: Sequence[float], b: Sequence[float]) -> float:
     """Two-sided p-value of the paired t-test of ``a - b`` against 0 (the test whose interval
     :func:`paired_difference` gives); NaN with fewer than two pairs, 1 when every difference
-    is 0, 0 when they are equal and not 0."""
+    is 0 up to float rounding (two curves read off the same grid), 0 when they are equal and
+    not 0."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    d = (a - b)[np.isfinite(a) & np.isfinite(b)]
+    ok = np.isfinite(a) & np.isfinite(b)
+    d = (a - b)[ok]
     if d.size < 2:
         return float("nan")
+    if _all_rounding(d, np.abs(np.concatenate([a[ok], b[ok]]))):
+        return 1.0  # equal values up to float rounding: no difference to test
     sd = float(d.std(ddof=1))
     if sd == 0.0:
-        return 1.0 if float(d.mean()) == 0.0 else 0.0
+        return 0.0
     t = float(d.mean()) / (sd / math.sqrt(d.size))
     return float(2 * _st.t.sf(abs(t), d.size - 1))
+
+
+def _all_rounding(differences: np.ndarray, values: np.ndarray) -> bool:
+    """Whether every difference is within float rounding of the values it comes from."""
+    scale = float(values.max()) if values.size else 0.0
+    return bool(np.all(np.abs(differences) <= 1e-12 * max(scale, 1.0)))
 
 
 def holm(p_values: Sequence[float]) -> list[float]:
@@ -158,9 +168,11 @@ def corrected_p_value(differences: Sequence[float], n_train: int, n_test: int) -
     d = d[np.isfinite(d)]
     if d.size < 2:
         return float("nan")
+    if _all_rounding(d, np.abs(d)):
+        return 1.0
     var = float(d.var(ddof=1)) * (1 / d.size + n_test / n_train)
     if var == 0.0:
-        return 1.0 if float(d.mean()) == 0.0 else 0.0
+        return 0.0
     return float(2 * _st.t.sf(abs(float(d.mean())) / math.sqrt(var), d.size - 1))
 
 
