@@ -163,7 +163,14 @@ def test_non_finite_loss_stops_with_epoch_and_step(
 
 
 def test_ddp_on_cpu_with_two_processes(data: Path, tmp_path: Path) -> None:
+    """torchrun with two processes on CPU (gloo, pinned by --device cpu): a run of its own,
+    beside the one-process run of the same settings, never reusing it."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    one = subprocess.run(
+        _train_command(data, tmp_path / "runs", 1) + ["--device", "cpu"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert one.returncode == 0, one.stderr[-3000:]
     command = [
         sys.executable,
         "-m",
@@ -171,13 +178,75 @@ def test_ddp_on_cpu_with_two_processes(data: Path, tmp_path: Path) -> None:
         "--nproc_per_node=2",
         "--master_port=29533",
     ]
-    command += _train_command(data, tmp_path / "runs", 1)[1:]
+    command += _train_command(data, tmp_path / "runs", 1)[1:] + ["--device", "cpu"]
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = json.loads(result.stdout[result.stdout.index("{") :])
     assert metrics["world_size"] == 2 and 0 <= metrics["rank1"] <= 1
     folder = Path(metrics["dir"])
-    assert (folder / "model.pt").is_file() and len(list(folder.parent.iterdir())) == 1
+    alone = Path(json.loads(one.stdout[one.stdout.index("{") :])["dir"])
+    assert (folder / "model.pt").is_file() and folder != alone
+    assert sorted(p.name for p in folder.parent.iterdir()) == sorted([folder.name, alone.name])
+    assert json.loads((folder / "config.json").read_text())["world_size"] == 2
+
+
+def test_torchrun_pipeline_shares_one_process_group(tmp_path: Path) -> None:
+    """Every stage of a pipeline under torchrun reuses the process group the first started
+    (each starting its own failed at the second stage)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1",
+           "RIPR_DERIVED": str(tmp_path / "derived")}  # fmt: skip
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
+               "--master_port=29534", "-m", "lib", "pipeline", "--profile", "smoke", "--model",
+               "ffsr_rife", "--dataset", "vr_synthetic", "--device", "cpu", "--runs",
+               str(tmp_path / "runs"), "--quiet"]  # fmt: skip
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = json.loads(result.stdout[result.stdout.index("{") :])
+    assert set(out) == {"extractor", "sr", "composed", "joint"}
+    assert all(step["world_size"] == 2 for step in out.values())
+
+
+def test_a_run_is_never_made_by_another_number_of_processes(tmp_path: Path, monkeypatch) -> None:
+    from dataclasses import replace
+
+    config = RunConfig(stage="extractor", model="resnet", dataset="vr_synthetic")
+    assert replace(config, world_size=2).key != config.key
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert (
+        stage_config(profiles.get("smoke"), "extractor", "resnet", "vr_synthetic").world_size == 2
+    )
+    with pytest.raises(ValueError, match="a run of 1 process"):
+        fit(config, device="cpu", runs=tmp_path, progress=False)
+    odd = replace(config, world_size=2, optim=profiles.Optim(epochs=1, lr=0.01, batch_size=15))
+    with pytest.raises(ValueError, match="does not divide over 2 processes"):
+        fit(odd, device="cpu", runs=tmp_path, progress=False)
+
+
+def test_each_rank_draws_its_own_augmentation(data: Path, monkeypatch, tmp_path: Path) -> None:
+    """Two ranks of one epoch flip different images; rank 0 draws what a one-process run does."""
+    from lib.data.batch import collate, to_model_batch
+    from lib.data.loader import ReIDDataset
+    from lib.data.prepare import prepare
+    from lib.train.distributed import backend_for, mean_over_ranks, rank_seed
+
+    monkeypatch.setenv("RIPR_DERIVED", str(tmp_path / "derived"))
+    split = prepare("vr_market1501", data_root=data)
+    items = ReIDDataset(split.train, (64, 32), train=True)
+    raw = collate([items[i % len(items)] for i in range(32)])
+    epoch_seed = 1_000_003 * 3 + 1
+    images = {}
+    for rank in (0, 1):
+        torch.manual_seed(rank_seed(epoch_seed, rank))
+        images[rank] = to_model_batch(raw, (64, 32), "cpu", train=True)["img"]
+    torch.manual_seed(epoch_seed)  # a one-process run's draw
+    alone = to_model_batch(raw, (64, 32), "cpu", train=True)["img"]
+    assert torch.equal(images[0], alone) and not torch.equal(images[0], images[1])
+    assert rank_seed(epoch_seed, 0) == epoch_seed and len({rank_seed(7, r) for r in range(4)}) == 4
+    assert (backend_for(torch.device("cpu")), backend_for(torch.device("cuda", 0))) == (
+        "gloo", "nccl",
+    )  # fmt: skip
+    row = {"epoch": 1, "lr": 0.01, "loss_total": 2.5, "images_per_second": 100.0}
+    assert mean_over_ranks(row, 1) == row
 
 
 def test_lr_schedule_and_profiles() -> None:

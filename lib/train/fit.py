@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +31,7 @@ from lib.data.person_masks import with_person_masks
 from lib.data.prepare import prepare
 from lib.eval import evaluate_model, sr_quality
 from lib.models import build_model, build_sr
+from lib.train.distributed import mean_over_ranks, process_group, rank_seed, world_size
 from lib.train.engine import optimizer_for, train_one_epoch
 from lib.train.runs import (
     RunConfig,
@@ -78,25 +77,6 @@ def build_network(config: RunConfig, num_classes: int) -> nn.Module:
         return build_sr(config.model, **sr_options.get(config.model, {}))
     options = {"backbone": config.backbone, "pretrained": config.pretrained, **config.model_options}
     return build_model(config.model, num_classes, sr_options=sr_options, **options)
-
-
-@contextmanager
-def _process_group() -> Iterator[tuple[int, int]]:
-    """(rank, world size) under torchrun (``WORLD_SIZE`` > 1: a process group is started
-    here unless one is, and destroyed on leaving if started here); (0, 1) otherwise."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world == 1:
-        yield 0, 1
-        return
-    started = not dist.is_initialized()
-    if started:
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-    try:
-        yield dist.get_rank(), world
-        dist.barrier()
-    finally:
-        if started:
-            dist.destroy_process_group()
 
 
 def _device(device: torch.device | str | None, world: int) -> torch.device:
@@ -152,48 +132,61 @@ def fit(
     if (folder / "metrics.json").is_file():
         return Run(folder, json.loads((folder / "metrics.json").read_text()), config)
     stage = config.spec
-    with _process_group() as (rank, world):
-        device = _device(device, world)
-        amp = device.type == "cuda"
-        split = _split(config, rank, world)
+    world = world_size()
+    if config.world_size != world:
+        raise ValueError(
+            f"{config.name} is a run of {config.world_size} process(es), started in {world}: "
+            "give the run the job's world size (stage_config reads it from torchrun)"
+        )
+    if config.optim.batch_size % world:
+        raise ValueError(
+            f"the batch of {config.optim.batch_size} does not divide over {world} processes: "
+            "choose a batch size that is a multiple of the number of processes"
+        )
+    device = _device(device, world)
+    rank, world = process_group(device)
+    amp = device.type == "cuda"
+    split = _split(config, rank, world)
+    if rank == 0:
+        folder.mkdir(parents=True, exist_ok=True)
+        write_json(folder / "config.json", config.to_json())
+    torch.manual_seed(config.seed)
+    model = build_network(config, split.num_train_pids)
+    init_model(model, config, runs)
+    params = stage.trainable(model)
+    model.to(device)
+    if amp:
+        model.to(memory_format=torch.channels_last)
+    optimizer = optimizer_for(config.optim, params)
+    history = _resume(folder / "checkpoint.pt", model, optimizer)
+    net = nn.parallel.DistributedDataParallel(model) if world > 1 else model
+    net = torch.compile(net) if compile_model else net
+    dataset = train_dataset(config, split)
+    for epoch in range(len(history), config.optim.epochs):
+        torch.manual_seed(rank_seed(_epoch_seed(config.seed, epoch), rank))
+        loader = epoch_loader(
+            dataset, config, epoch, world=world, rank=rank, pin_memory=amp, device=device
+        )
+        for group in optimizer.param_groups:
+            group["lr"] = config.optim.lr_at(epoch)
+        show = progress and rank == 0
+        row = train_one_epoch(
+            net, model, stage, loader, optimizer, config, epoch,
+            device=device, amp=amp, progress=show,
+        )  # fmt: skip
+        history.append(mean_over_ranks(row, world))
         if rank == 0:
-            folder.mkdir(parents=True, exist_ok=True)
-            write_json(folder / "config.json", config.to_json())
-        torch.manual_seed(config.seed)
-        model = build_network(config, split.num_train_pids)
-        init_model(model, config, runs)
-        params = stage.trainable(model)
-        model.to(device)
-        if amp:
-            model.to(memory_format=torch.channels_last)
-        optimizer = optimizer_for(config.optim, params)
-        history = _resume(folder / "checkpoint.pt", model, optimizer)
-        net = nn.parallel.DistributedDataParallel(model) if world > 1 else model
-        net = torch.compile(net) if compile_model else net
-        dataset = train_dataset(config, split)
-        for epoch in range(len(history), config.optim.epochs):
-            torch.manual_seed(_epoch_seed(config.seed, epoch))
-            loader = epoch_loader(
-                dataset, config, epoch, world=world, rank=rank, pin_memory=amp, device=device
-            )
-            for group in optimizer.param_groups:
-                group["lr"] = config.optim.lr_at(epoch)
-            show = progress and rank == 0
-            row = train_one_epoch(
-                net, model, stage, loader, optimizer, config, epoch,
-                device=device, amp=amp, progress=show,
-            )  # fmt: skip
-            history.append(row)
-            if rank == 0:
-                state = {"model": model.state_dict(), "optimizer": optimizer.state_dict()}
-                atomic_save({**state, "history": history}, folder / "checkpoint.pt")
-                write_log(folder, history)
-        if rank == 0:
-            atomic_save(model.state_dict(), folder / "model.pt")
-            metrics = _final_metrics(model, stage, split, config, device, history)
-            # CPU results are bit-identical for a seed only at the same thread count: record it
-            extra = {"world_size": world, "cpu_threads": torch.get_num_threads()}
-            write_json(folder / "metrics.json", {**metrics, **extra})
+            state = {"model": model.state_dict(), "optimizer": optimizer.state_dict()}
+            atomic_save({**state, "history": history}, folder / "checkpoint.pt")
+            write_log(folder, history)
+    if rank == 0:
+        atomic_save(model.state_dict(), folder / "model.pt")
+        metrics = _final_metrics(model, stage, split, config, device, history)
+        # CPU results are bit-identical for a seed only at the same thread count: record it
+        extra = {"world_size": world, "cpu_threads": torch.get_num_threads()}
+        write_json(folder / "metrics.json", {**metrics, **extra})
+    if world > 1:
+        dist.barrier()  # every rank returns the finished run
     return Run(folder, json.loads((folder / "metrics.json").read_text()), config)
 
 
@@ -217,7 +210,7 @@ def epoch_loader(
         drop_last=len(dataset) > config.optim.batch_size,
         num_workers=config.workers,
         pin_memory=pin_memory,
-        generator=torch.Generator().manual_seed(seed),
+        generator=torch.Generator().manual_seed(rank_seed(seed, rank)),  # workers' draws
         collate_fn=collate,
     )
     return DeviceBatches(loader, device)

@@ -21,6 +21,7 @@ import lib.train.stages as stages
 from lib.losses import LOSS_FORMS
 from lib.profiles import NO_TRAINING, Optim, Profile
 from lib.settings import from_environment, settings_key
+from lib.train.distributed import world_size
 
 SR_LOSSES = ("mse", "ffsr")
 
@@ -65,6 +66,9 @@ class RunConfig:
     seed: int = 0
     eval_draws: int = 10
     workers: int = 0
+    world_size: int = (
+        1  # processes that train the run together (torchrun); part of the key beyond 1
+    )
 
     def __post_init__(self) -> None:
         if "synthetic" in self.dataset and self.data_root:
@@ -94,7 +98,10 @@ class RunConfig:
 
     @property
     def key(self) -> str:
-        return settings_key(self.to_json())
+        settings = self.to_json()
+        if settings["world_size"] == 1:  # the keys of one-process runs stay as they were
+            del settings["world_size"]
+        return settings_key(settings)
 
     @property
     def name(self) -> str:
@@ -137,6 +144,7 @@ def stage_config(profile: Profile, stage: str, model: str, dataset: str, **overr
         synthetic=asdict(profile.synthetic) if "synthetic" in dataset else {},
         eval_draws=profile.eval_draws,
         workers=profile.workers,
+        world_size=world_size(),
         **{"loss_form": profile.loss_form, **spec.fixed},
     )
     return replace(base, **{k: v for k, v in overrides.items() if k not in OPTIM_FIELDS})
