@@ -182,10 +182,12 @@ SMOKE = Profile(
     sr_finetune=Optim(epochs=1, lr=1e-3, optimizer="adam", weight_decay=0.0, batch_size=16),
     extractor=Optim(epochs=1, lr=0.01, batch_size=16),
     joint=Optim(epochs=1, lr=0.001, batch_size=16, grad_clip=GRAD_CLIP),
+    # width 8, not 4: at width 4 and seed 0 every unit of FFSR's last decoder layer starts
+    # dead (its ReLU never fires), so SR training would move only the output layer
     sr_options={
-        "ffsr": {"width": 4},
-        "ae": {"width": 4},
-        "ffsr_code": {"width": 4},
+        "ffsr": {"width": 8},
+        "ae": {"width": 8},
+        "ffsr_code": {"width": 8},
         "srcnn": {"width": 8},
         "vdsr": {"depth": 4, "width": 8},
     },

@@ -108,3 +108,23 @@ def test_width_option_scales_channels(name):
 def test_build_sr_unknown_name_lists_valid_ones():
     with pytest.raises(ValueError, match="bilinear, srcnn, vdsr, ae, ffsr, ffsr_code"):
         build_sr("espcn")
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("name", ["ffsr", "ae", "ffsr_code"])
+def test_one_sr_training_step_moves_every_layer_at_the_smoke_width(name, seed):
+    """At the smoke profile's width, at every seed the tests use, one step of SR training
+    (Eq. 5, Adam as the profile's SR steps) changes every layer: none starts dead."""
+    from lib import losses, profiles
+    from lib.models import build_sr
+
+    smoke = profiles.get("smoke")
+    torch.manual_seed(seed)
+    sr = build_sr(name, **smoke.sr_options[name])
+    before = {k: v.clone() for k, v in sr.state_dict().items()}
+    optimizer = torch.optim.Adam(sr.parameters(), lr=1e-3)
+    lr_images, hr_images = torch.rand(8, 3, 64, 32), torch.rand(8, 3, 64, 32)
+    losses.ffsr_loss(sr(lr_images), hr_images, None).backward()
+    optimizer.step()
+    unchanged = [k for k, v in sr.state_dict().items() if torch.equal(v, before[k])]
+    assert not unchanged, f"{name} at seed {seed}: {unchanged} did not move"
