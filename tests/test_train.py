@@ -329,3 +329,66 @@ def test_the_embedded_data_does_not_key_runs_by_a_data_root():
     c = stage_config(p, "extractor", "resnet", "caviar", data_root="/somewhere/data")
     d = stage_config(p, "extractor", "resnet", "caviar", data_root="/elsewhere")
     assert c.data_root == "/somewhere/data" and c.name != d.name
+
+
+def _count_reads(monkeypatch) -> dict:
+    """Counts the reads of a tensor's value by the host (item, float, int, bool)."""
+    counts = {"reads": 0}
+    for name in ("item", "__float__", "__int__", "__bool__"):
+        real = getattr(torch.Tensor, name)
+
+        def counting(self, *args, _real=real):
+            counts["reads"] += 1
+            return _real(self, *args)
+
+        monkeypatch.setattr(torch.Tensor, name, counting)
+    return counts
+
+
+def test_a_training_step_reads_nothing_back_between_checks(data: Path, monkeypatch) -> None:
+    """Host reads per epoch: about one per step and loss term when the non-finite check runs
+    every step (the CPU default), a handful per epoch with one check (a GPU's 50 steps); a
+    non-finite loss is still named by its step."""
+    from lib.data.prepare import prepare
+    from lib.train import epoch_loader, train_dataset
+    from lib.train.engine import optimizer_for, train_one_epoch
+
+    config = _config(data, epochs=1, batch_size=4)
+    split = prepare("vr_market1501", data_root=data)
+    reads = {}
+    for every in (1, 1000):
+        torch.manual_seed(0)
+        model = build_network(config, split.num_train_pids)
+        optimizer = optimizer_for(config.optim, list(model.parameters()))
+        loader = list(epoch_loader(train_dataset(config, split), config, 0))  # data path apart
+        with monkeypatch.context() as patch:
+            counts = _count_reads(patch)
+            train_one_epoch(model, model, config.spec, loader, optimizer, config, 0,
+                            device=torch.device("cpu"), progress=False, check_every=every)  # fmt: skip
+        reads[every] = counts["reads"]
+    steps = len(loader)
+    assert steps >= 3 and reads[1] >= reads[1000] + steps - 1
+    assert reads[1000] <= 5  # the check, the loss term, the log row: not per step
+
+
+def test_a_late_check_still_names_the_first_non_finite_step(data: Path) -> None:
+    from lib.data.prepare import prepare
+    from lib.train import epoch_loader, train_dataset
+    from lib.train.engine import optimizer_for, train_one_epoch
+
+    config = _config(data, epochs=1, batch_size=4)
+    split = prepare("vr_market1501", data_root=data)
+    model = build_network(config, split.num_train_pids)
+    calls = {"n": 0}
+
+    def poisoned(net, batch, cfg, device, amp):
+        calls["n"] += 1
+        terms = config.spec.loss(net, batch, cfg, device, amp)
+        return {**terms, "total": terms["total"] * float("nan")} if calls["n"] == 2 else terms
+
+    stage = replace(config.spec, loss=poisoned)
+    loader = epoch_loader(train_dataset(config, split), config, 0)
+    with pytest.raises(FloatingPointError, match=r"epoch 1, step 2;"):
+        train_one_epoch(model, model, stage, loader, optimizer_for(config.optim, list(model.parameters())),
+                        config, 0, device=torch.device("cpu"), progress=False, check_every=1000)  # fmt: skip
+    assert calls["n"] == len(loader)  # read once, at the end of the epoch

@@ -41,16 +41,25 @@ def train_one_epoch(
     device: torch.device,
     amp: bool = False,
     progress: bool = True,
+    check_every: int | None = None,
 ) -> dict:
     """Train ``model`` for one epoch of ``stage`` at the optimiser's current lr; returns the
     epoch's log row: mean of each loss term, lr, seconds, images per second, and where the
     run clips (``config.optim.grad_clip`` > 0) the median gradient norm before clipping and
     the fraction of steps clipped. A non-finite loss raises FloatingPointError naming the
-    epoch and step (the caller keeps the last good checkpoint)."""
+    epoch and the first non-finite step (the caller keeps the last good checkpoint).
+
+    The step reads nothing back from the device: loss terms and gradient norms are summed
+    there (in float64, as the host would) and read once at the end, and the non-finite check
+    is read every ``check_every`` steps (default: every step on a CPU, where reading costs
+    nothing, and every 50 on a GPU, where each read stalls the queue); a progress bar reads the
+    loss at each step, as it shows it."""
     stage.train_mode(model)
     clip = config.optim.grad_clip
-    sums: dict[str, float] = {}
-    norms: list[float] = []
+    check_every = check_every or (50 if torch.device(device).type == "cuda" else 1)
+    sums: dict[str, torch.Tensor] = {}
+    norms: list[torch.Tensor] = []
+    first_bad = torch.full((), -1, dtype=torch.long, device=device)
     images, start = 0, time.perf_counter()
     bar = tqdm(
         loader,
@@ -58,35 +67,46 @@ def train_one_epoch(
         disable=not progress,
         leave=False,
     )
+
+    def check(step: int) -> None:
+        bad = int(first_bad)
+        if bad >= 0:
+            raise FloatingPointError(
+                f"{config.name}: non-finite loss at epoch {epoch + 1}, step {bad + 1}; the last "
+                f"good checkpoint (epoch {epoch}) is kept"
+            )
+
     for step, batch in enumerate(bar):
         if amp:
             batch["img"] = batch["img"].contiguous(memory_format=torch.channels_last)
         terms = stage.loss(net, batch, config, device, amp)
         loss = terms["total"]
-        if not torch.isfinite(loss):
-            raise FloatingPointError(
-                f"{config.name}: non-finite loss ({loss.item()}) at epoch {epoch + 1}, step "
-                f"{step + 1}; the last good checkpoint (epoch {epoch}) is kept"
-            )
+        nonfinite = ~torch.isfinite(loss.detach())
+        first_bad = torch.where((first_bad < 0) & nonfinite, step, first_bad)
+        if (step + 1) % check_every == 0:
+            check(step)  # on a CPU: before the step that would spread it
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if clip > 0:
-            norms.append(float(nn.utils.clip_grad_norm_(model.parameters(), clip)))
+            norms.append(nn.utils.clip_grad_norm_(model.parameters(), clip).detach())
         optimizer.step()
         n = batch["img"].shape[0]
         images += n
         for k, v in terms.items():
-            sums[k] = sums.get(k, 0.0) + float(v.detach()) * n
-        bar.set_postfix(
-            loss=f"{loss.item():.4f}",
-            lr=f"{optimizer.param_groups[0]['lr']:.2g}",
-            ips=f"{images / (time.perf_counter() - start):.0f}",
-        )
+            sums[k] = sums.get(k, 0.0) + v.detach().double() * n
+        if progress:
+            bar.set_postfix(
+                loss=f"{loss.item():.4f}",
+                lr=f"{optimizer.param_groups[0]['lr']:.2g}",
+                ips=f"{images / (time.perf_counter() - start):.0f}",
+            )
+    check(-1)
     seconds = time.perf_counter() - start
     row = {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"], "seconds": round(seconds, 3)}
-    row.update({f"loss_{k}": v / max(images, 1) for k, v in sums.items()})
+    row.update({f"loss_{k}": float(v) / max(images, 1) for k, v in sums.items()})
     if norms:
-        row["grad_norm_median"] = float(np.median(norms))
-        row["clipped_fraction"] = sum(n > clip for n in norms) / len(norms)
+        values = torch.stack(norms).double().cpu().numpy()
+        row["grad_norm_median"] = float(np.median(values))
+        row["clipped_fraction"] = float((values > clip).sum()) / len(values)
     row["images_per_second"] = round(images / max(seconds, 1e-9), 2)
     return row
