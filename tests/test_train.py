@@ -392,3 +392,13 @@ def test_a_late_check_still_names_the_first_non_finite_step(data: Path) -> None:
         train_one_epoch(model, model, stage, loader, optimizer_for(config.optim, list(model.parameters())),
                         config, 0, device=torch.device("cpu"), progress=False, check_every=1000)  # fmt: skip
     assert calls["n"] == len(loader)  # read once, at the end of the epoch
+
+
+def test_sync_batchnorm_bf16_and_the_group_timeout_rules() -> None:
+    from lib.train.distributed import TIMEOUT, autocast_dtype, sync_batchnorm
+
+    cuda, cpu = torch.device("cuda", 0), torch.device("cpu")
+    assert sync_batchnorm(cuda, 4, 8) and not sync_batchnorm(cuda, 2, 16)
+    assert not sync_batchnorm(cuda, 1, 8) and not sync_batchnorm(cpu, 2, 8)
+    assert autocast_dtype(cpu) is None  # float32 on a CPU (and on a GPU without bf16)
+    assert TIMEOUT.total_seconds() >= 3600  # beyond NCCL's default 10 minutes

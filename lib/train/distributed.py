@@ -17,10 +17,30 @@ unchanged. The order of the images (the sampler) is shared by all ranks, as
 from __future__ import annotations
 
 import atexit
+import datetime
 import os
 
 import torch
 import torch.distributed as dist
+
+TIMEOUT = datetime.timedelta(hours=2)  # a collective's wait before the job is aborted
+SYNC_BATCHNORM_BELOW = 16  # per-rank batches smaller than this normalise over all ranks
+
+
+def sync_batchnorm(device: torch.device, world: int, per_rank_batch: int) -> bool:
+    """Whether BatchNorm normalises over the whole global batch (``SyncBatchNorm``): under
+    DDP on CUDA where each rank's share of the batch is under :data:`SYNC_BATCHNORM_BELOW`
+    images (8 per GPU on 4 GPUs: statistics of 8 images are too noisy for ReID features). Not
+    on CPU, where Gloo's SyncBatchNorm is not what a user would run."""
+    return world > 1 and device.type == "cuda" and per_rank_batch < SYNC_BATCHNORM_BELOW
+
+
+def autocast_dtype(device: torch.device) -> torch.dtype | None:
+    """The autocast dtype of a training step: bf16 on a CUDA device that supports it (Ampere
+    and later), else None (float32: no autocast)."""
+    if device.type == "cuda" and torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return None
 
 
 def world_size() -> int:
@@ -41,7 +61,10 @@ def process_group(device: torch.device) -> tuple[int, int]:
     if world == 1:
         return 0, 1
     if not dist.is_initialized():
-        dist.init_process_group(backend_for(device))
+        # rank 0 alone builds a split (person masks included) and evaluates while the others
+        # wait at a barrier: on MSMT17's 94k test images that can outlast the default 10
+        # minutes, so the group waits up to TIMEOUT
+        dist.init_process_group(backend_for(device), timeout=TIMEOUT)
         atexit.register(_destroy)
     elif dist.get_backend() != backend_for(device):
         raise RuntimeError(

@@ -8,7 +8,8 @@ torch and the data order from (seed, epoch), so on CPU a resumed run ends with e
 weights and metrics of an uninterrupted one. A non-finite loss stops the run with an error
 naming the epoch and step, keeping the last good checkpoint.
 
-On CUDA: bf16 autocast, channels_last, cudnn benchmark, pinned memory and workers.
+On CUDA: bf16 autocast where the GPU supports it (float32 elsewhere), channels_last, cudnn
+benchmark, pinned memory and workers; SyncBatchNorm under DDP where a rank's batch is under 16.
 Many GPUs: ``torchrun --nproc_per_node=N -m lib train ...`` (:mod:`lib.__main__`) runs the same command under
 DistributedDataParallel (global batch split over ranks; checkpoints and evaluation on rank 0).
 """
@@ -31,7 +32,14 @@ from lib.data.person_masks import with_person_masks
 from lib.data.prepare import prepare
 from lib.eval import evaluate_model, sr_quality
 from lib.models import build_model, build_sr
-from lib.train.distributed import mean_over_ranks, process_group, rank_seed, world_size
+from lib.train.distributed import (
+    autocast_dtype,
+    mean_over_ranks,
+    process_group,
+    rank_seed,
+    sync_batchnorm,
+    world_size,
+)
 from lib.train.engine import optimizer_for, train_one_epoch
 from lib.train.runs import (
     RunConfig,
@@ -145,7 +153,7 @@ def fit(
         )
     device = _device(device, world)
     rank, world = process_group(device)
-    amp = device.type == "cuda"
+    amp = autocast_dtype(device) is not None  # bf16 where the GPU has it, else float32
     split = _split(config, rank, world)
     if rank == 0:
         folder.mkdir(parents=True, exist_ok=True)
@@ -155,17 +163,25 @@ def fit(
     init_model(model, config, runs)
     params = stage.trainable(model)
     model.to(device)
-    if amp:
+    if device.type == "cuda":
         model.to(memory_format=torch.channels_last)
     optimizer = optimizer_for(config.optim, params)
     history = _resume(folder / "checkpoint.pt", model, optimizer)
+    if sync_batchnorm(device, world, config.optim.batch_size // world):
+        model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
     net = nn.parallel.DistributedDataParallel(model) if world > 1 else model
     net = torch.compile(net) if compile_model else net
     dataset = train_dataset(config, split)
     for epoch in range(len(history), config.optim.epochs):
         torch.manual_seed(rank_seed(_epoch_seed(config.seed, epoch), rank))
         loader = epoch_loader(
-            dataset, config, epoch, world=world, rank=rank, pin_memory=amp, device=device
+            dataset,
+            config,
+            epoch,
+            world=world,
+            rank=rank,
+            pin_memory=device.type == "cuda",
+            device=device,
         )
         for group in optimizer.param_groups:
             group["lr"] = config.optim.lr_at(epoch)
