@@ -51,23 +51,28 @@ class Network:
         return self.model + (f"-{self.tag}" if self.tag else "")
 
 
-# Table 3's four networks first, then what only Table 2 or Table 1 adds
+# The order jobs start in: the short ones first, so that finished rows reach the per-seed file
+# early (the baseline; FFSR's SR steps and Table 1's compositions, which reuse the baseline),
+# then the two-stream extractors and the joint trainings. FFSR's SR steps are a job of their
+# own ("sr"), so FFSR+RIFE, AE and the person-mask row wait for them, not for FFSR's joint run.
 NETWORKS: tuple[Network, ...] = (
     Network("resnet", ((3, "ResNet50", "extractor"), (2, "ResNet50", "extractor"),
                        (1, "Bilinear", "extractor"))),
-    Network("rife", ((3, "RIFE", "extractor"), (2, "RIFE", "extractor"))),
-    Network("ffsr_resnet", ((3, "FFSR", "joint"), (1, "FFSR (Gaussian)", "composed"),
-                            (1, "FFSR (Gaussian, JL)", "joint")), after=("resnet",)),
-    Network("ffsr_rife", ((3, "FFSR+RIFE", "joint"),), after=("rife", "ffsr_resnet")),
-    Network("two_resnet", ((2, "two ResNet50", "extractor"),)),
-    Network("two_resnet_learned", ((2, "two ResNet50 (learned weights)", "extractor"),)),
+    Network("ffsr_resnet", ((1, "FFSR (Gaussian)", "composed"),), after=("resnet",),
+            options=("--no-joint",), tag="sr"),
+    Network("ae_resnet", ((1, "AE", "composed"),), after=("ffsr_resnet-sr",),
+            options=("--no-joint",)),
     Network("srcnn_resnet", ((1, "SRCNN", "composed"),), after=("resnet",),
             options=("--no-joint",)),
     Network("vdsr_resnet", ((1, "VDSR", "composed"),), after=("resnet",), options=("--no-joint",)),
-    Network("ae_resnet", ((1, "AE", "composed"),), after=("ffsr_resnet",),
-            options=("--no-joint",)),
+    Network("rife", ((3, "RIFE", "extractor"), (2, "RIFE", "extractor"))),
+    Network("ffsr_resnet", ((3, "FFSR", "joint"), (1, "FFSR (Gaussian, JL)", "joint")),
+            after=("ffsr_resnet-sr",)),
+    Network("ffsr_rife", ((3, "FFSR+RIFE", "joint"),), after=("rife", "ffsr_resnet-sr")),
+    Network("two_resnet", ((2, "two ResNet50", "extractor"),)),
+    Network("two_resnet_learned", ((2, "two ResNet50 (learned weights)", "extractor"),)),
     Network("ffsr_resnet", ((1, "FFSR (DeeperCut, JL)", "joint"),),
-            after=("ffsr_resnet",), options=("--mask", "person"), tag="person"),
+            after=("ffsr_resnet-sr",), options=("--mask", "person"), tag="person"),
 )  # fmt: skip
 
 

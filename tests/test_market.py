@@ -15,10 +15,11 @@ def test_jobs_never_train_one_run_twice_at_once() -> None:
     jobs = market.jobs([0, 1], ["vr_market1501"], [1, 2, 3], ["--profile", "market"])
     by_name = {j.name: j for j in jobs}
     assert len(by_name) == len(jobs) == 2 * len(market.NETWORKS)
-    # FFSR's SR runs are trained by the FFSR job: everything else that uses them waits for it
-    for name in ("ffsr_rife", "ae_resnet", "ffsr_resnet-person"):
-        assert "ffsr_resnet-vr_market1501-s1" in by_name[f"{name}-vr_market1501-s1"].after
-    assert by_name["ffsr_resnet-vr_market1501-s0"].after == ("resnet-vr_market1501-s0",)
+    # FFSR's SR runs are trained by one job: everything else that uses them waits for it
+    for name in ("ffsr_resnet", "ffsr_rife", "ae_resnet", "ffsr_resnet-person"):
+        assert "ffsr_resnet-sr-vr_market1501-s1" in by_name[f"{name}-vr_market1501-s1"].after
+    assert by_name["ffsr_resnet-sr-vr_market1501-s0"].after == ("resnet-vr_market1501-s0",)
+    assert "--no-joint" in by_name["ffsr_resnet-sr-vr_market1501-s0"].argv
     # a job waits only for jobs of its own seed, listed before it
     order = [j.name for j in jobs]
     for job in jobs:
@@ -28,9 +29,9 @@ def test_jobs_never_train_one_run_twice_at_once() -> None:
     assert person[-2:] == ("--mask", "person") and "--quiet" not in person  # progress: to the log
 
 
-def test_table3_alone_brings_only_its_four_networks() -> None:
+def test_table3_alone_brings_only_its_four_networks_and_ffsrs_sr_steps() -> None:
     names = [n.name for n in market.networks_for([3])]
-    assert names == ["resnet", "rife", "ffsr_resnet", "ffsr_rife"]
+    assert names == ["resnet", "ffsr_resnet-sr", "rife", "ffsr_resnet", "ffsr_rife"]
     assert [n.name for n in market.networks_for([2])] == [
         "resnet", "rife", "two_resnet", "two_resnet_learned",
     ]  # fmt: skip
@@ -57,15 +58,15 @@ def test_records_count_every_run_a_network_needs_once(tmp_path: Path) -> None:
     joint = _run(tmp_path, "joint", 300.0, init=["ext", "fine"])
     assert market.training_seconds(joint) == 430.0  # pre, fine, ext, joint; each once
     job = Job("ffsr_resnet-vr_market1501-s2", ("pipeline",))
-    result = {"joint": {"dir": str(joint), **json.loads((joint / "metrics.json").read_text())},
-              "composed": {"dir": str(tmp_path / "composed"), "rank1": 0.4, "rank5": 0.6,
-                           "rank10": 0.7, "mAP": 0.2}}  # fmt: skip
+    result = {"joint": {"dir": str(joint), **json.loads((joint / "metrics.json").read_text())}}
     rows = market.records(job, result)
-    assert [(r["table"], r["method"]) for r in rows] == [
-        (3, "FFSR"), (1, "FFSR (Gaussian)"), (1, "FFSR (Gaussian, JL)"),
-    ]  # fmt: skip
-    assert rows[0]["rank1"] == 50.0 and rows[1]["rank1"] == 40.0
-    assert rows[0]["seconds"] == 430.0 and rows[1]["seconds"] == 130.0
+    assert [(r["table"], r["method"]) for r in rows] == [(3, "FFSR"), (1, "FFSR (Gaussian, JL)")]
+    assert rows[0]["rank1"] == 50.0 and rows[0]["seconds"] == 430.0
+    sr_job = Job("ffsr_resnet-sr-vr_market1501-s2", ("pipeline",))
+    composed = {"composed": {"dir": str(tmp_path / "composed"), "rank1": 0.4, "rank5": 0.6,
+                             "rank10": 0.7, "mAP": 0.2}}  # fmt: skip
+    [row] = market.records(sr_job, composed)
+    assert (row["method"], row["rank1"], row["seconds"]) == ("FFSR (Gaussian)", 40.0, 130.0)
     assert rows[0]["input"] == "64x32" and rows[0]["seed"] == 2 and rows[0]["run"] == "joint"
 
 
