@@ -265,7 +265,7 @@ def _relative(path: str) -> str:
 def _market(args: argparse.Namespace) -> dict:
     from lib import market
     from lib.data.datasets import load
-    from lib.train.parallel import run_jobs
+    from lib.train.parallel import JobsFailed, run_jobs
 
     load("market1501", args.data_root)  # a missing or malformed tree: one line, before any job
     sr_images = args.sr_images
@@ -291,14 +291,17 @@ def _market(args: argparse.Namespace) -> dict:
         else:
             market.write_records(market.records(job, result), path)
 
-    results = run_jobs(
-        jobs,
-        (args.runs or Path("runs")).resolve() / args.profile / "logs",
-        processes=args.processes,
-        threads=args.threads,
-        on_done=done,
-        progress=not args.quiet,
-    )
+    try:
+        results = run_jobs(
+            jobs,
+            (args.runs or Path("runs")).resolve() / args.profile / "logs",
+            processes=args.processes,
+            threads=args.threads,
+            on_done=done,
+            progress=not args.quiet,
+        )
+    except JobsFailed as error:  # the finished jobs' rows are written; name what failed
+        raise SystemExit(f"python -m lib market: {error}") from None
     frame = market.summary(market.write_records([], path))
     print(frame.to_string())
     return {"seeds_file": str(path), "jobs": len(results)}

@@ -146,3 +146,20 @@ def test_masks_command_reads_market_parsing_labels(tmp_path: Path, capsys) -> No
                  "market1501_parsing"]) == 1  # fmt: skip
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and str(tmp_path / "none") in err
+
+
+def test_market_names_the_failed_jobs_in_one_line(tmp_path: Path, monkeypatch) -> None:
+    from lib.train import parallel
+    from tests.layouts import market_tree
+
+    market_tree(tmp_path / "data")
+
+    def failing(jobs, logs, **kw):
+        raise parallel.JobsFailed("rife-vr_market1501-s0: exit 1, log /x/rife.log")
+
+    monkeypatch.setattr(parallel, "run_jobs", failing)
+    with pytest.raises(SystemExit) as error:
+        main(["market", "--data-root", str(tmp_path / "data"), "--quiet", "--runs", str(tmp_path)])
+    assert str(error.value) == (
+        "python -m lib market: rife-vr_market1501-s0: exit 1, log /x/rife.log"
+    )
