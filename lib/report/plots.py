@@ -238,9 +238,14 @@ def rank1_with_intervals(
 
     wide = records.pivot_table(index="seed", columns="method", values="rank1", aggfunc="first")
     methods = [m for m in dict.fromkeys(records["method"]) if m in wide]
-    fig, (left, right) = plt.subplots(
-        1, 2, figsize=(2.2 * len(methods) + 2, 3.4), width_ratios=[len(methods), len(methods) - 1]
-    )
+    others = [m for m in methods if m != baseline] if baseline in methods else []
+    if others:
+        fig, (left, right) = plt.subplots(
+            1, 2, figsize=(2.2 * len(methods) + 2, 3.4), width_ratios=[len(methods), len(others)]
+        )
+    else:  # the baseline alone (or no baseline): no gains to show
+        fig, left = plt.subplots(figsize=(1.6 * len(methods) + 2.5, 3.4))
+        right = None
     for i, method in enumerate(methods):
         values = wide[method].dropna().to_numpy(dtype=float)
         left.scatter(np.full(values.size, i - 0.12), values, s=14, color="0.45", zorder=3)
@@ -253,7 +258,6 @@ def rank1_with_intervals(
     left.set_xticks(range(len(methods)), methods)
     left.set_ylabel("Rank-1 (%)")
     left.legend(fontsize=8, loc="best")
-    others = [m for m in methods if m != baseline]
     for i, method in enumerate(others):
         diff = (wide[method] - wide[baseline]).dropna().to_numpy(dtype=float)
         mean, half = interval(diff)
@@ -261,11 +265,13 @@ def rank1_with_intervals(
         gain = reported.get(method, np.nan) - reported.get(baseline, np.nan)
         if np.isfinite(gain):
             right.scatter(i + 0.15, gain, marker="x", color="C3", s=40, zorder=4)
-    right.axhline(0, color="0.3", lw=0.8)
-    right.set_xticks(range(len(others)), others)
-    right.set_ylabel(f"gain over {baseline} (Rank-1 points)")
+    if right is not None:
+        right.axhline(0, color="0.3", lw=0.8)
+        right.set_xticks(range(len(others)), others)
+        right.set_ylabel(f"gain over {baseline} (Rank-1 points)")
     for ax in (left, right):
-        ax.grid(axis="y", alpha=0.3)
+        if ax is not None:
+            ax.grid(axis="y", alpha=0.3)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
