@@ -103,13 +103,14 @@ def test_degraded_folder_pairs(tmp_path: Path) -> None:
         Image.fromarray(rng.integers(0, 255, (50, 40, 3), dtype=np.uint8)).save(sub / f"{i}.JPEG")
     (tmp_path / "imgs" / "notes.txt").write_text("not an image")
     torch.manual_seed(0)
-    folder = DegradedFolder(tmp_path / "imgs", (64, 32), r_range=(0.125, 0.25))
+    folder = DegradedFolder(tmp_path / "imgs", (64, 32), r_range=(0.125, 0.25), raw=False)
     assert len(folder) == 3
     item = folder[0]
     assert item["img"].shape == item["hr"].shape == (3, 64, 32) and item["pid"] == -1
     assert 0.125 <= float(item["r"]) <= 0.25
     assert (item["img"] - item["hr"]).abs().mean() > 0.05  # degraded: high frequencies lost
-    listed = DegradedFolder([str(p) for p in sorted((tmp_path / "imgs").rglob("*.JPEG"))], (64, 32))
+    paths = [str(p) for p in sorted((tmp_path / "imgs").rglob("*.JPEG"))]
+    listed = DegradedFolder(paths, (64, 32), raw=False)
     assert torch.equal(listed[1]["hr"], folder[1]["hr"])
     with pytest.raises(FileNotFoundError, match=r"no images under .*empty.*ImageNet"):
         DegradedFolder(tmp_path / "empty", (64, 32))
@@ -138,8 +139,40 @@ def test_degraded_folder_input_is_the_target_at_r(tmp_path: Path) -> None:
     path = tmp_path / "imgs" / "a.png"
     path.parent.mkdir()
     Image.fromarray(rng.integers(0, 255, (50, 40, 3), dtype=np.uint8)).save(path)
-    item = DegradedFolder(tmp_path / "imgs", (64, 32), r_range=(0.25, 0.25))[0]
+    item = DegradedFolder(tmp_path / "imgs", (64, 32), r_range=(0.25, 0.25), raw=False)[0]
     hr = Image.open(path).convert("RGB").resize((32, 64))  # the target at the input size
     low = hr.resize((8, 16), Image.BILINEAR).resize((32, 64), Image.BILINEAR)  # 0.25 * 32 px
     assert torch.equal(item["hr"], to_tensor(hr, (64, 32)))
     assert torch.equal(item["img"], to_tensor(low, (64, 32)))
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_degraded_folder_batched_path_equals_the_per_item_path(tmp_path: Path, workers) -> None:
+    """The raw items, up-sampled per batch by lib.data.batch, give the per-item path's batches
+    byte for byte: same r per item (drawn alike in the workers), same images, same mask."""
+    from torch.utils.data import DataLoader
+
+    from lib.data.batch import DeviceBatches, collate
+    from lib.data.folder import DegradedFolder
+
+    rng = np.random.default_rng(3)
+    root = tmp_path / "imgs"
+    root.mkdir()
+    for i in range(10):
+        size = (int(rng.integers(40, 90)), int(rng.integers(20, 50)), 3)
+        Image.fromarray(rng.integers(0, 255, size, dtype=np.uint8)).save(root / f"{i}.png")
+
+    def batches(raw: bool) -> list[dict]:
+        folder = DegradedFolder(root, (64, 32), raw=raw)
+        torch.manual_seed(5)  # workers=0: r from the default generator
+        loader = DataLoader(folder, batch_size=4, num_workers=workers, collate_fn=collate,
+                            generator=torch.Generator().manual_seed(7))  # fmt: skip
+        return list(DeviceBatches(loader))
+
+    raw, per_item = batches(True), batches(False)
+    assert len(raw) == len(per_item) == 3
+    for a, b in zip(raw, per_item, strict=True):
+        assert set(a) == set(b)
+        for key in ("img", "hr", "mask", "r", "pid", "index"):
+            assert torch.equal(a[key], b[key].to(a[key].dtype)), key
+    assert len({float(r) for b in raw for r in b["r"]}) == 10  # one r per image

@@ -44,13 +44,18 @@ def extract_features(
     device: torch.device | str = "cpu",
     batch_size: int = 128,
     workers: int = 0,
+    amp: bool = False,
 ) -> dict[str, np.ndarray | torch.Tensor]:
     """Features ``f`` (float32, CPU), pids, camids and resolutions of ``samples``, the model
-    in eval mode without autograd (its modes restored after)."""
+    in eval mode without autograd (its modes restored after). ``amp``: the forward under
+    bf16 autocast (CUDA only, as training's step; the features are returned as float32)."""
     feats, pids, camids, rs = [], [], [], []
+    device = torch.device(device)
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp and device.type == "cuda")
     with evaluating(model):
         for batch in _loader(samples, input_size, batch_size, workers, device):
-            out = model(batch["img"])
+            with autocast:
+                out = model(batch["img"])
             feats.append((out["f"] if isinstance(out, dict) else out).float().cpu())
             pids.append(batch["pid"].cpu())
             camids.append(batch["camid"].cpu())
@@ -84,9 +89,11 @@ def evaluate_model(
     seed: int = 0,
     batch_size: int = 128,
     workers: int = 0,
+    amp: bool = False,
 ) -> dict[str, float]:
-    """ReID metrics of ``model`` on ``split`` (its protocol; ``draws`` single-shot draws)."""
-    kw = {"device": device, "batch_size": batch_size, "workers": workers}
+    """ReID metrics of ``model`` on ``split`` (its protocol; ``draws`` single-shot draws);
+    ``workers`` decode the images, ``amp`` as :func:`extract_features`."""
+    kw = {"device": device, "batch_size": batch_size, "workers": workers, "amp": amp}
     q = extract_features(model, split.query, input_size, **kw)
     g = extract_features(model, split.gallery, input_size, **kw)
     result = evaluate_features(

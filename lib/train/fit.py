@@ -24,9 +24,7 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 from torch import nn
-from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
 
-from lib.data.batch import DeviceBatches, collate
 from lib.data.loader import ReIDDataset
 from lib.data.person_masks import with_person_masks
 from lib.data.prepare import prepare
@@ -41,6 +39,7 @@ from lib.train.distributed import (
     world_size,
 )
 from lib.train.engine import optimizer_for, train_one_epoch
+from lib.train.loading import TrainingBatches, epoch_seed
 from lib.train.runs import (
     RunConfig,
     atomic_save,
@@ -64,10 +63,6 @@ class Run:
 def default_device() -> torch.device:
     """CUDA when available, else CPU."""
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def _epoch_seed(seed: int, epoch: int) -> int:
-    return seed * 1_000_003 + epoch
 
 
 def _sr_options(config: RunConfig) -> dict[str, dict]:
@@ -171,18 +166,13 @@ def fit(
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
     net = nn.parallel.DistributedDataParallel(model) if world > 1 else model
     net = torch.compile(net) if compile_model else net
-    dataset = train_dataset(config, split)
+    batches = TrainingBatches(
+        train_dataset(config, split), config, world=world, rank=rank,
+        pin_memory=device.type == "cuda", device=device,
+    )  # fmt: skip
     for epoch in range(len(history), config.optim.epochs):
-        torch.manual_seed(rank_seed(_epoch_seed(config.seed, epoch), rank))
-        loader = epoch_loader(
-            dataset,
-            config,
-            epoch,
-            world=world,
-            rank=rank,
-            pin_memory=device.type == "cuda",
-            device=device,
-        )
+        torch.manual_seed(rank_seed(epoch_seed(config.seed, epoch), rank))
+        loader = batches.epoch(epoch)
         for group in optimizer.param_groups:
             group["lr"] = config.optim.lr_at(epoch)
         show = progress and rank == 0
@@ -204,32 +194,6 @@ def fit(
     if world > 1:
         dist.barrier()  # every rank returns the finished run
     return Run(folder, json.loads((folder / "metrics.json").read_text()), config)
-
-
-def epoch_loader(
-    dataset, config: RunConfig, epoch: int, *, world: int = 1, rank: int = 0,
-    pin_memory: bool = False, device: torch.device | str = "cpu",
-) -> DeviceBatches:  # fmt: skip
-    """The training batches of ``epoch`` as the model takes them, on ``device``: a random
-    order drawn from (seed, epoch), so a resumed run sees exactly the batches an
-    uninterrupted one would. Workers decode; resizing and augmentation happen per batch on
-    ``device`` (:mod:`lib.data.batch`)."""
-    seed = _epoch_seed(config.seed, epoch)
-    if world > 1:
-        sampler = DistributedSampler(dataset, world, rank, seed=seed, drop_last=True)
-    else:
-        sampler = RandomSampler(dataset, generator=torch.Generator().manual_seed(seed))
-    loader = DataLoader(
-        dataset,
-        batch_size=max(1, config.optim.batch_size // world),
-        sampler=sampler,
-        drop_last=len(dataset) > config.optim.batch_size,
-        num_workers=config.workers,
-        pin_memory=pin_memory,
-        generator=torch.Generator().manual_seed(rank_seed(seed, rank)),  # workers' draws
-        collate_fn=collate,
-    )
-    return DeviceBatches(loader, device)
 
 
 def train_dataset(config: RunConfig, split):
@@ -268,6 +232,8 @@ def _final_metrics(model, stage, split, config: RunConfig, device, history: list
                 device=device,
                 draws=config.eval_draws,
                 seed=config.seed,
+                workers=config.workers,
+                amp=autocast_dtype(device) is not None,  # bf16 on a GPU that has it
             )
         )
     return metrics
