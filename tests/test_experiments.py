@@ -77,3 +77,32 @@ def test_sr_pretraining_on_an_image_folder_is_one_run_for_every_trial(recorded):
         pipeline.train_sr(profile, "ffsr", Data("caviar", "root", trial))
     pre = [c for c in recorded if c.stage == "sr_pretrain"]
     assert [c.trial for c in pre] == [0, 1] and pre[0].name != pre[1].name
+
+
+def test_rows_one_at_a_time_are_the_rows_all_at_once(recorded):
+    profile, data = profiles.get("smoke"), Data("vr_synthetic")
+    whole = experiments.table1_records(profile, data, progress=False)
+    assert [r["method"] for r in whole] == list(experiments.TABLE1)
+    names = {c.name for c in recorded}
+    recorded.clear()
+    (ae,) = experiments.table1_records(profile, data, methods=["AE"], progress=False)
+    assert ae == whole[experiments.TABLE1.index("AE")]
+    assert {c.name for c in recorded} < names  # only the AE row's runs (and the extractor)
+    models = {c.model for c in recorded}  # AE's MSE pre-training is FFSR's network's
+    assert {"resnet", "ae", "ae_resnet"} <= models
+    assert not models & {"srcnn", "vdsr", "srcnn_resnet", "vdsr_resnet", "ffsr_resnet"}
+    with pytest.raises(ValueError, match=r"unknown Table 2 rows \['RIFE-X'\]"):
+        experiments.table2_records(profile, data, methods=["RIFE-X"])
+
+
+def test_records_in_parallel_orders_rows_by_split_then_method(recorded):
+    profile = profiles.get("smoke")
+    replicas = [Data("vr_synthetic", seed=s) for s in (0, 1)]
+    methods = ["RIFE", "ResNet50"]
+    rows = experiments.records_in_parallel(
+        experiments.table2_records, profile, replicas, methods, processes=1
+    )
+    assert [(r["seed"], r["method"]) for r in rows] == [
+        (0, "RIFE"), (0, "ResNet50"), (1, "RIFE"), (1, "ResNet50")
+    ]  # fmt: skip
+    assert {r["trial"] for r in rows} == {0}

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +47,7 @@ from lib.train.runs import (
     init_model,
     load_weights,
     run_dir,
+    run_lock,
     write_json,
     write_log,
 )
@@ -130,10 +132,26 @@ def fit(
 ) -> Run:
     """Train the run ``config`` describes (or reuse it when finished); see the module doc.
     ``compile_model`` trains through ``torch.compile`` (same weights and checkpoints; it is
-    not part of the run's settings). The epochs are :func:`lib.train.engine.train_one_epoch`."""
+    not part of the run's settings). The epochs are :func:`lib.train.engine.train_one_epoch`.
+    A one-process run is trained under :func:`lib.train.runs.run_lock`: a second process
+    asking for the same run meanwhile waits, then reuses it."""
     folder = run_dir(config, runs)
     if (folder / "metrics.json").is_file():
-        return Run(folder, json.loads((folder / "metrics.json").read_text()), config)
+        return _finished(folder, config)
+    with run_lock(folder) if world_size() == 1 else nullcontext():
+        if (folder / "metrics.json").is_file():  # trained by another process meanwhile
+            return _finished(folder, config)
+        return _train(config, folder, device, runs, progress, compile_model)
+
+
+def _finished(folder: Path, config: RunConfig) -> Run:
+    return Run(folder, json.loads((folder / "metrics.json").read_text()), config)
+
+
+def _train(
+    config: RunConfig, folder: Path, device, runs, progress: bool, compile_model: bool
+) -> Run:
+    """:func:`fit`'s training of a run that is not finished (resumed where it has a checkpoint)."""
     stage = config.spec
     world = world_size()
     if config.world_size != world:
@@ -193,7 +211,7 @@ def fit(
         write_json(folder / "metrics.json", {**metrics, **extra})
     if world > 1:
         dist.barrier()  # every rank returns the finished run
-    return Run(folder, json.loads((folder / "metrics.json").read_text()), config)
+    return _finished(folder, config)
 
 
 def train_dataset(config: RunConfig, split):

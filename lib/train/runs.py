@@ -12,6 +12,8 @@ from __future__ import annotations
 import csv
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
@@ -157,6 +159,27 @@ def runs_root() -> Path:
 
 def run_dir(config: RunConfig, root: Path | None = None) -> Path:
     return (root or runs_root()) / config.profile / config.name
+
+
+@contextmanager
+def run_lock(folder: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the run ``folder`` (a file ``<folder>.lock`` beside it,
+    ``fcntl.flock``) meanwhile: a process that would train a run another process is training
+    waits for it, then reuses it, rather than training it twice into one folder (notebooks'
+    parallel seeds, :mod:`lib.train.pool`). Released when the holder exits, however it exits.
+    Where ``fcntl`` does not exist (Windows) nothing is locked."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not on Linux or macOS
+        yield
+        return
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with open(folder.with_name(f"{folder.name}.lock"), "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def atomic_save(obj, path: Path) -> None:

@@ -1,0 +1,129 @@
+"""Both cores busy from a notebook: independent calls (seeds, table rows) as parallel processes.
+
+On this project's 2-core CPU two processes with one thread each train 1.45-1.7x more images
+per second than one process with two threads (README, "Measured here"). :func:`run_parallel`
+runs a notebook's independent calls that way: each call a fresh spawned process with
+``threads`` torch threads, at most ``processes`` at a time, results in the calls' order.
+
+Deterministic: on a CPU every call runs at ``threads`` threads whether it runs in a pool or
+in this process (``processes=1``), so a result does not depend on how many calls ran beside
+it: it is bit for bit what a serial one-thread run gives (``tests/test_pool.py``). Calls that
+share a run (two Table 1 rows that both need the seed's ResNet extractor) do not train it
+twice: :func:`lib.train.fit` holds a lock on a run while it trains it, and the second call
+reuses it. On a GPU the calls run one after another in this process, at its thread count.
+
+A call is a picklable callable without arguments: a ``functools.partial`` of a function of
+``lib`` (a notebook's own functions cannot be sent to another process)."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import pickle
+import queue
+import traceback
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+import torch
+from tqdm.auto import tqdm
+
+T = TypeVar("T")
+
+
+def _worker(call: Callable, threads: int, index: int, results) -> None:
+    """One call in a spawned process with ``threads`` threads; its result (or its error) to
+    ``results``."""
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = str(threads)
+    torch.set_num_threads(threads)
+    try:
+        results.put((index, True, call()))
+    except BaseException as error:  # sent back and raised in the parent
+        trace = traceback.format_exc()
+        try:
+            pickle.dumps(error)
+        except Exception:
+            error = RuntimeError(f"{type(error).__name__}: {error}")
+        results.put((index, False, (error, trace)))
+
+
+def default_processes(threads: int = 1) -> int:
+    """As many processes as the CPU has cores for ``threads`` threads each (at least 1)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, (cores or 1) // threads)
+
+
+def run_parallel(
+    calls: Sequence[Callable[[], T]],
+    *,
+    device: torch.device | str | None = "cpu",
+    processes: int | None = None,
+    threads: int = 1,
+    desc: str = "runs",
+) -> list[T]:
+    """``[call() for call in calls]``, the calls spread over ``processes`` (default: one per
+    ``threads`` cores) spawned processes with ``threads`` threads each, a fresh process per
+    call, where ``device`` is a CPU; one after another in this process on another device. A
+    progress bar counts finished calls. A call that raises stops the others (their processes
+    are terminated; a finished run stays finished, a started one resumes from its last epoch)
+    and its error is raised here, with the call's traceback as its cause."""
+    calls = list(calls)
+    if not calls:
+        return []
+    device = torch.device(device if device is not None else "cpu")
+    if device.type != "cpu":
+        return [call() for call in tqdm(calls, desc=desc)]
+    processes = min(len(calls), processes or default_processes(threads))
+    if processes == 1:
+        before = torch.get_num_threads()
+        torch.set_num_threads(threads)
+        try:
+            return [call() for call in tqdm(calls, desc=desc)]
+        finally:
+            torch.set_num_threads(before)
+    return _in_processes(calls, processes, threads, desc)
+
+
+def _in_processes(calls: list, processes: int, threads: int, desc: str) -> list:
+    context = multiprocessing.get_context("spawn")  # fresh processes: no forked torch state
+    results, out = context.Queue(), [None] * len(calls)
+    running: dict[int, multiprocessing.process.BaseProcess] = {}
+    started = finished = 0
+    bar = tqdm(total=len(calls), desc=f"{desc} ({processes} processes)")
+    try:
+        while finished < len(calls):
+            while started < len(calls) and len(running) < processes:
+                process = context.Process(
+                    target=_worker, args=(calls[started], threads, started, results)
+                )
+                process.start()
+                running[started] = process
+                started += 1
+            try:
+                index, ok, value = results.get(timeout=1.0)
+            except queue.Empty:
+                for index, process in running.items():
+                    if not process.is_alive() and process.exitcode != 0:
+                        raise RuntimeError(
+                            f"call {index} of {desc} ended with exit code {process.exitcode} "
+                            "and no result (killed, out of memory?)"
+                        ) from None
+                continue
+            running.pop(index).join()
+            if not ok:
+                error, trace = value
+                raise error from RemoteTraceback(trace)
+            out[index] = value
+            finished += 1
+            bar.update()
+    finally:
+        bar.close()
+        for process in running.values():
+            process.terminate()
+            process.join()
+    return out
+
+
+class RemoteTraceback(Exception):
+    """The traceback of an error raised in a pool process."""
