@@ -181,11 +181,13 @@ def row_claims(
 CAVIAR_HALVES = (25, 25)  # identities in each trial's training and test halves (Sec. 5.1)
 MARKET_SEEDS = "market_seeds.csv"  # written by python -m lib market (lib.market)
 MARKET_FIG4 = "market_fig4_seeds.csv"  # its O(r1, r2) grids, one row per cell
+FIG2_DATASET = "market1501"  # cells of Fig. 2 there: the baseline trained on HR images
 
 
 def market_claims(folder: str | Path, paper: pd.DataFrame | None = None) -> list[dict]:
     """Rows of Tables 1-3 on VR-Market1501 (and MLR-Market1501) from ``market_seeds.csv`` in
-    ``folder`` (metrics in %), paired by seed, and Fig. 4's from ``market_fig4_seeds.csv``;
+    ``folder`` (metrics in %), paired by seed, and those of Figs. 2 (dataset ``market1501``,
+    the baseline trained on HR images) and 4 from ``market_fig4_seeds.csv``;
     only the claims whose two sides have been run. Empty where the files are absent (a clone
     without the Market runs)."""
     path = Path(folder) / MARKET_SEEDS
@@ -202,13 +204,16 @@ def market_claims(folder: str | Path, paper: pd.DataFrame | None = None) -> list
             found = row_claims(records, table, dataset=dataset, protocol="market", paper=paper)
             rows += [r for r in found if r["n"] >= 1]
     grids = Path(folder) / MARKET_FIG4
-    if grids.is_file():  # Fig. 4 on Market: O(r1, r2) of each network per seed
+    if grids.is_file():  # Figs. 2 and 4 on Market: O(r1, r2) of each network per seed
         cells = pd.read_csv(grids)
         for dataset in sorted(cells["dataset"].unique()):
             part = cells[cells["dataset"] == dataset]
             by_network = {n: grids_by_seed(part, n) for n in part["network"].unique()}
-            found = objective_claims(by_network, dataset=dataset, protocol="Fig. 4 networks")
-            rows += [r for r in found if r["source"] == "Fig. 4" and r["n"] >= 1]
+            hr = dataset == FIG2_DATASET  # Fig. 2: the baseline trained on the HR images
+            protocol = "HR-trained ResNet, Fig. 2" if hr else "Fig. 4 networks"
+            found = objective_claims(by_network, dataset=dataset, protocol=protocol)
+            figure = "Fig. 2" if hr else "Fig. 4"
+            rows += [r for r in found if r["source"].startswith(figure) and r["n"] >= 1]
     return rows
 
 

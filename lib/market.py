@@ -23,12 +23,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from lib.claims import FIG2_DATASET  # Fig. 2: the baseline trained on the HR images
 from lib.settings import from_environment
 from lib.train.parallel import Job
 
 SEEDS_FILE = "market_seeds.csv"
 KEY = ("table", "dataset", "method", "seed")
-OBJECTIVE_FILE = "market_fig4_seeds.csv"  # O(r1, r2) grids of Fig. 4, one row per cell
+OBJECTIVE_FILE = "market_fig4_seeds.csv"  # O(r1, r2) grids of Figs. 2 and 4, one row per cell
 OBJECTIVE_KEY = ("dataset", "network", "seed", "r1", "r2")
 FIG4 = {"resnet": "ResNet", "ffsr_resnet": "FFSR", "rife": "RIFE", "ffsr_rife": "FFSR+RIFE"}
 DATASETS = ("vr_market1501", "mlr_market1501")
@@ -97,7 +98,9 @@ def jobs(
     """One :class:`~lib.train.parallel.Job` per (dataset, seed, network), in the order they
     should start: every seed of Table 3's networks before what the other tables add; with
     ``figures``, then one ``python -m lib objective`` job per Table 3 network and seed (Fig. 4's
-    O(r1, r2), after that network's job). ``common``: the options every job shares."""
+    O(r1, r2), after that network's job) and, with Table 3, one per seed of the ResNet baseline
+    trained and tested on Market-1501's HR images (Fig. 2; its cells have dataset
+    :data:`FIG2_DATASET`). ``common``: the options every job shares."""
     out = []
     networks = networks_for(tables)
     for dataset in datasets:
@@ -120,6 +123,11 @@ def jobs(
                     out.append(
                         Job(f"o-{network.name}-{suffix}", argv, (f"{network.name}-{suffix}",))
                     )
+        if 3 in tables:  # Fig. 2 trains its own baseline: it waits for nothing
+            for seed in seeds:
+                argv = ("objective", "--model", "resnet", "--dataset", FIG2_DATASET,
+                        "--seed", str(seed), *common)  # fmt: skip
+                out.append(Job(f"o-resnet-{FIG2_DATASET}-s{seed}", argv))
     return out
 
 

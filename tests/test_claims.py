@@ -176,6 +176,17 @@ def test_market_claims_read_the_per_seed_file_in_percent(tmp_path):
     assert set(found) == {"FFSR+RIFE beats RIFE", "FFSR+RIFE beats ResNet"}
     assert found["FFSR+RIFE beats ResNet"]["difference"] == pytest.approx(2.0)
     assert found["FFSR+RIFE beats ResNet"]["paper_gain"] == pytest.approx(66.9 - 57.0)
+    # Figs. 2 and 4 from the grids: HR-trained baseline (dataset market1501) -> Fig. 2 rows only
+    cells = [{"dataset": d, "network": n, "seed": s, "r1": r1, "r2": r2,
+              "O": 0.2 + (1 - r1) * (0.3 if n == "ResNet" else 0.2) + (1 - r2) * 0.1 + 0.01 * s}
+             for d, nets in (("market1501", ["ResNet"]), ("vr_market1501", ["ResNet", "RIFE"]))
+             for n in nets for s in range(3) for r1 in (0.25, 1.0) for r2 in (0.25, 1.0)]  # fmt: skip
+    pd.DataFrame(cells).to_csv(tmp_path / claims.MARKET_FIG4, index=False)
+    found = claims.market_claims(tmp_path, paper)
+    hr = [r for r in found if r["dataset"] == "market1501"]
+    vr = [r for r in found if r["dataset"] == "vr_market1501" and r["source"] != "Table 3"]
+    assert len(hr) == 3 and all(r["source"].startswith("Fig. 2") for r in hr)
+    assert len(vr) == 2 and all(r["source"] == "Fig. 4" for r in vr)
 
 
 def test_markdown_rounds_by_metric_and_names_unreachable_power():

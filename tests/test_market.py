@@ -121,6 +121,9 @@ def test_figure_jobs_follow_their_network_and_give_labelled_cells() -> None:
     jobs = market.jobs([0], ["vr_market1501"], [3], ["--profile", "market"], figures=True)
     names = [j.name for j in jobs]
     figure = {j.name: j for j in jobs if j.argv[0] == "objective"}
+    fig2 = figure.pop("o-resnet-market1501-s0")  # Fig. 2: the baseline trained on HR images
+    assert fig2.after == () and fig2.argv[fig2.argv.index("--dataset") + 1] == "market1501"
+    assert names[-1] == fig2.name  # last: it trains a baseline of its own
     assert sorted(figure) == sorted(f"o-{n}-vr_market1501-s0" for n in market.FIG4)
     for name, job in figure.items():
         assert job.after == (name[2:],) and names.index(job.after[0]) < names.index(name)
@@ -146,3 +149,25 @@ def test_objective_command_prints_the_grid_of_the_final_run(tmp_path: Path, monk
     rs = [0.25, 0.5, 1.0]  # the smoke profile's resolutions
     assert sorted(set(cells["r1"])) == rs and sorted(set(cells["r2"])) == rs and len(cells) == 9
     assert (cells["O"] > 0).all() and Path(out["dir"]).name.startswith("extractor-resnet")
+
+
+def test_objective_command_on_market_hr_images_is_fig2s_grid(tmp_path: Path, monkeypatch, capsys):
+    """Fig. 2 on Market: the baseline trained and tested on the HR tree itself (no variant)."""
+    from lib.__main__ import main
+    from tests.layouts import market_tree
+
+    monkeypatch.setenv("RIPR_DERIVED", str(tmp_path / "derived"))
+    market_tree(tmp_path / "data")
+    argv = ["objective", "--model", "resnet", "--dataset", "market1501", "--data-root",
+            str(tmp_path / "data"), "--runs", str(tmp_path / "runs"), "--device", "cpu",
+            "--quiet"]  # fmt: skip
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    config = json.loads((Path(out["dir"]) / "config.json").read_text())
+    assert config["dataset"] == "market1501" and config["stage"] == "extractor"
+    job = market.Job("o-resnet-market1501-s0", ("objective", "--model", "resnet", "--dataset",
+                                                "market1501", "--seed", "0"))  # fmt: skip
+    rows = market.objective_records(job, out)
+    assert {r["dataset"] for r in rows} == {"market1501"} and {r["network"] for r in rows} == {
+        "ResNet"
+    }
