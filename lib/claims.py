@@ -348,7 +348,8 @@ def to_markdown(table: pd.DataFrame, columns: Sequence[str] = MARKDOWN_COLUMNS) 
     """The claims table for a reader: in Rank-1 points ours and the baseline with one decimal,
     differences, interval bounds and the paper's gain with two (other metrics: three
     significant digits), p-values with three significant digits;
-    ``interval`` is the 95% interval as ``[low, high]``; ``n_for_power`` "never" where more
+    ``interval`` is the 95% interval as ``[low, high]`` ("none (n < 2)" where one pair cannot
+    give one); ``n_for_power`` "never" where more
     trials cannot reach the power (overlapping splits)."""
     shown = table.copy()
     percent = shown["metric"].astype(str).str.contains("%")
@@ -372,8 +373,8 @@ def to_markdown(table: pd.DataFrame, columns: Sequence[str] = MARKDOWN_COLUMNS) 
         "never" if v == np.inf else "" if not np.isfinite(v) else f"{v:.0f}"
         for v in shown["n_for_power"]
     ]
-    shown["interval"] = [f"[{lo}, {hi}]" for lo, hi in zip(shown["ci_low"], shown["ci_high"],
-                                                           strict=True)]  # fmt: skip
+    shown["interval"] = [f"[{lo}, {hi}]" if lo and hi else "none (n < 2)"
+                         for lo, hi in zip(shown["ci_low"], shown["ci_high"], strict=True)]  # fmt: skip
     shown = shown.fillna("")
     return shown[list(columns)].to_markdown(index=False, disable_numparse=True)
 

@@ -204,3 +204,5 @@ def test_markdown_rounds_by_metric_and_names_unreachable_power():
     rank1, o = text.splitlines()[2:4]
     assert "14.9" in rank1 and "+0.06" in rank1 and "[-0.82, +0.93]" in rank1 and "never" in rank1
     assert "0.846" in o and "0.257" in o and "[+0.489, +0.69]" in o and "0.00468" in o
+    one_pair = frame.iloc[:1].assign(ci_low=np.nan, ci_high=np.nan)
+    assert "none (n < 2)" in claims.to_markdown(one_pair, ["difference", "interval"])
