@@ -182,11 +182,18 @@ def _train(args: argparse.Namespace) -> dict:
     return {"dir": str(run.dir), **run.metrics}
 
 
+def _data(args: argparse.Namespace):
+    """The split a ``pipeline`` or ``objective`` command names (lib.train.pipeline.Data)."""
+    from lib.train.pipeline import Data
+
+    return Data(args.dataset, args.data_root, args.trial, args.seed, sr_images=args.sr_images)
+
+
 def _pipeline(args: argparse.Namespace) -> dict:
-    from lib.train.pipeline import Data, train_model
+    from lib.train.pipeline import train_model
 
     profile = profile_from(args)
-    data = Data(args.dataset, args.data_root, args.trial, args.seed, sr_images=args.sr_images)
+    data = _data(args)
     runs = train_model(
         profile,
         args.model,
@@ -203,10 +210,10 @@ def _objective(args: argparse.Namespace) -> dict:
     from lib.eval.analysis import objective_for_model
     from lib.eval.objective import long_form
     from lib.train import default_device, load_model
-    from lib.train.pipeline import Data, split_of, train_model
+    from lib.train.pipeline import split_of, train_model
 
     profile = profile_from(args)
-    data = Data(args.dataset, args.data_root, args.trial, args.seed, sr_images=args.sr_images)
+    data = _data(args)
     device = args.device or default_device()
     runs = train_model(
         profile, args.model, data, mask=args.mask, device=device, progress=not args.quiet
