@@ -33,6 +33,7 @@ import sys
 from pathlib import Path
 
 BACKBONE_CHOICES = ("resnet10", "resnet18", "resnet34", "resnet50", "mobilenetv2")
+FUSION_IMAGES = 64  # query images whose fusion weights objective reports (as notebook 03)
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -207,8 +208,9 @@ def _pipeline(args: argparse.Namespace) -> dict:
 
 
 def _objective(args: argparse.Namespace) -> dict:
-    from lib.eval.analysis import objective_for_model
+    from lib.eval.analysis import fusion_weights_by_resolution, hr_batch, objective_for_model
     from lib.eval.objective import long_form
+    from lib.models import MODELS
     from lib.train import default_device, load_model
     from lib.train.pipeline import split_of, train_model
 
@@ -229,8 +231,19 @@ def _objective(args: argparse.Namespace) -> dict:
         seed=data.seed,
         device=device,
     )
-    return {"dir": str(final.dir), "rank1": final.metrics["rank1"],
-            "grid": long_form(grid).to_dict("records")}  # fmt: skip
+    out = {"dir": str(final.dir), "rank1": final.metrics["rank1"],
+           "grid": long_form(grid).to_dict("records")}  # fmt: skip
+    if (
+        MODELS[args.model].extractor == "rife"
+    ):  # Sec. 4.2: RIFE's fusion weights against r, as notebook 03
+        shown = split.query[:FUSION_IMAGES]
+        images, _ = hr_batch(shown, final.config.input_size)
+        weights = fusion_weights_by_resolution(
+            load_model(final), images, profile.resolutions, device=device, samples=shown
+        )
+        means = weights.groupby(["r", "block"], as_index=False)[["w_low", "w_high"]].mean()
+        out["fusion"] = means.to_dict("records")
+    return out
 
 
 def _market_parser(commands) -> None:
@@ -295,6 +308,9 @@ def _market(args: argparse.Namespace) -> dict:
             market.write_records(
                 rows, market.seeds_path(market.OBJECTIVE_FILE), market.OBJECTIVE_KEY
             )
+            if "fusion" in result:
+                rows = market.fusion_records(job, result)
+                market.write_records(rows, market.seeds_path(market.FUSION_FILE), market.FUSION_KEY)
         else:
             market.write_records(market.records(job, result), path)
 

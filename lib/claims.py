@@ -182,12 +182,14 @@ CAVIAR_HALVES = (25, 25)  # identities in each trial's training and test halves 
 MARKET_SEEDS = "market_seeds.csv"  # written by python -m lib market (lib.market)
 MARKET_FIG4 = "market_fig4_seeds.csv"  # its O(r1, r2) grids, one row per cell
 FIG2_DATASET = "market1501"  # cells of Fig. 2 there: the baseline trained on HR images
+MARKET_FUSION = "market_fusion_seeds.csv"  # RIFE's fusion weights against r, per seed
 
 
 def market_claims(folder: str | Path, paper: pd.DataFrame | None = None) -> list[dict]:
     """Rows of Tables 1-3 on VR-Market1501 (and MLR-Market1501) from ``market_seeds.csv`` in
     ``folder`` (metrics in %), paired by seed, and those of Figs. 2 (dataset ``market1501``,
-    the baseline trained on HR images) and 4 from ``market_fig4_seeds.csv``;
+    the baseline trained on HR images) and 4 from ``market_fig4_seeds.csv``, and Sec. 4.2's
+    from RIFE's fusion weights in ``market_fusion_seeds.csv``;
     only the claims whose two sides have been run. Empty where the files are absent (a clone
     without the Market runs)."""
     path = Path(folder) / MARKET_SEEDS
@@ -214,6 +216,14 @@ def market_claims(folder: str | Path, paper: pd.DataFrame | None = None) -> list
             found = objective_claims(by_network, dataset=dataset, protocol=protocol)
             figure = "Fig. 2" if hr else "Fig. 4"
             rows += [r for r in found if r["source"].startswith(figure) and r["n"] >= 1]
+    fusion = Path(folder) / MARKET_FUSION
+    if fusion.is_file():  # Sec. 4.2 on Market: RIFE's fusion weights against r, per seed
+        weights = pd.read_csv(fusion)
+        for dataset in sorted(weights["dataset"].unique()):
+            part = weights[(weights["dataset"] == dataset) & (weights["network"] == "RIFE")]
+            per_seed = {int(s): w for s, w in part.groupby("seed")}
+            if per_seed:
+                rows += fusion_claims(per_seed, dataset=dataset, protocol="market")
     return rows
 
 

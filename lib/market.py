@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from lib.claims import FIG2_DATASET  # Fig. 2: the baseline trained on the HR images
+from lib.claims import FIG2_DATASET, MARKET_FUSION  # Fig. 2: the baseline on HR images
 from lib.settings import from_environment
 from lib.train.parallel import Job
 
@@ -31,6 +31,8 @@ SEEDS_FILE = "market_seeds.csv"
 KEY = ("table", "dataset", "method", "seed")
 OBJECTIVE_FILE = "market_fig4_seeds.csv"  # O(r1, r2) grids of Figs. 2 and 4, one row per cell
 OBJECTIVE_KEY = ("dataset", "network", "seed", "r1", "r2")
+FUSION_FILE = MARKET_FUSION  # RIFE's fusion weights against r (Sec. 4.2)
+FUSION_KEY = ("dataset", "network", "seed", "r", "block")
 FIG4 = {"resnet": "ResNet", "ffsr_resnet": "FFSR", "rife": "RIFE", "ffsr_rife": "FFSR+RIFE"}
 DATASETS = ("vr_market1501", "mlr_market1501")
 
@@ -138,6 +140,15 @@ def objective_records(job: Job, result: dict) -> list[dict]:
     label = FIG4[argv[argv.index("--model") + 1]]
     dataset, seed = argv[argv.index("--dataset") + 1], int(argv[argv.index("--seed") + 1])
     return [{"dataset": dataset, "network": label, "seed": seed, **cell} for cell in result["grid"]]
+
+
+def fusion_records(job: Job, result: dict) -> list[dict]:
+    """The mean fusion weights (w_L, w_H) per resolution r and DSB that a ``python -m lib
+    objective`` job of a RIFE network printed, labelled like :func:`objective_records`."""
+    argv = list(job.argv)
+    label = FIG4[argv[argv.index("--model") + 1]]
+    dataset, seed = argv[argv.index("--dataset") + 1], int(argv[argv.index("--seed") + 1])
+    return [{"dataset": dataset, "network": label, "seed": seed, **row} for row in result["fusion"]]
 
 
 def network_of(job: Job) -> Network:

@@ -187,6 +187,15 @@ def test_market_claims_read_the_per_seed_file_in_percent(tmp_path):
     vr = [r for r in found if r["dataset"] == "vr_market1501" and r["source"] != "Table 3"]
     assert len(hr) == 3 and all(r["source"].startswith("Fig. 2") for r in hr)
     assert len(vr) == 2 and all(r["source"] == "Fig. 4" for r in vr)
+    # Sec. 4.2 from RIFE's fusion weights per seed: w_H rises and w_L falls with r
+    weights = [{"dataset": "vr_market1501", "network": net, "seed": s, "r": r, "block": b,
+                "w_low": 1 - r * 0.8 - 0.01 * s, "w_high": r * 0.8 + 0.01 * s}
+               for net in ("RIFE", "FFSR+RIFE") for s in range(3) for r in (0.25, 1.0)
+               for b in (1, 2)]  # fmt: skip
+    pd.DataFrame(weights).to_csv(tmp_path / claims.MARKET_FUSION, index=False)
+    sec42 = [r for r in claims.market_claims(tmp_path, paper) if r["source"] == "Sec. 4.2"]
+    assert [r["claim"] for r in sec42] == ["RIFE's w_H rises with r", "RIFE's w_L falls with r"]
+    assert all(r["n"] == 3 and r["difference"] == pytest.approx(0.6) for r in sec42[:1])
 
 
 def test_markdown_rounds_by_metric_and_names_unreachable_power():

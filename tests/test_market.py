@@ -171,3 +171,31 @@ def test_objective_command_on_market_hr_images_is_fig2s_grid(tmp_path: Path, mon
     assert {r["dataset"] for r in rows} == {"market1501"} and {r["network"] for r in rows} == {
         "ResNet"
     }
+
+
+def test_objective_command_on_rife_reports_its_fusion_weights(tmp_path: Path, monkeypatch, capsys):
+    """Sec. 4.2 on Market: a RIFE network's objective job also gives its mean fusion weights
+    per resolution and DSB, which make market writes to market_fusion_seeds.csv."""
+    from lib.__main__ import main
+
+    monkeypatch.setenv("RIPR_DERIVED", str(tmp_path / "derived"))
+    argv = ["objective", "--model", "rife", "--runs", str(tmp_path / "runs"), "--device", "cpu",
+            "--quiet", "--max-images", "40"]  # fmt: skip
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    fusion = pd.DataFrame(out["fusion"])
+    assert sorted(set(fusion["r"])) == [0.25, 0.5, 1.0] and sorted(set(fusion["block"])) == [
+        1,
+        2,
+        3,
+        4,
+    ]
+    assert len(fusion) == 12 and fusion[["w_low", "w_high"]].stack().between(0, 1).all()
+    job = market.Job("o-rife-vr_market1501-s2", ("objective", "--model", "rife", "--dataset",
+                                                 "vr_market1501", "--seed", "2"))  # fmt: skip
+    rows = market.fusion_records(job, out)
+    assert rows[0]["network"] == "RIFE" and rows[0]["seed"] == 2 and len(rows) == 12
+    path = tmp_path / market.FUSION_FILE
+    market.write_records(rows, path, market.FUSION_KEY)
+    market.write_records(rows, path, market.FUSION_KEY)  # a job run again replaces its rows
+    assert len(pd.read_csv(path)) == 12
