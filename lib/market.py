@@ -54,24 +54,25 @@ class Network:
         return self.model + (f"-{self.tag}" if self.tag else "")
 
 
-# The order jobs start in: the short ones first, so that finished rows reach the per-seed file
-# early (the baseline; FFSR's SR steps and Table 1's compositions, which reuse the baseline),
-# then the two-stream extractors and the joint trainings. FFSR's SR steps are a job of their
-# own ("sr"), so FFSR+RIFE, AE and the person-mask row wait for them, not for FFSR's joint run.
+# The order networks start in (jobs() puts Table 3's first): within Table 3 the short jobs
+# first, so that finished rows reach the per-seed file early (the baseline, FFSR's SR steps,
+# RIFE), then the joint trainings; then what Tables 1 and 2 add. FFSR's SR steps are a job of
+# their own ("sr"), so FFSR+RIFE, AE and the person-mask row wait for them, not for FFSR's
+# joint run.
 NETWORKS: tuple[Network, ...] = (
     Network("resnet", ((3, "ResNet50", "extractor"), (2, "ResNet50", "extractor"),
                        (1, "Bilinear", "extractor"))),
     Network("ffsr_resnet", ((1, "FFSR (Gaussian)", "composed"),), after=("resnet",),
             options=("--no-joint",), tag="sr"),
+    Network("rife", ((3, "RIFE", "extractor"), (2, "RIFE", "extractor"))),
+    Network("ffsr_resnet", ((3, "FFSR", "joint"), (1, "FFSR (Gaussian, JL)", "joint")),
+            after=("ffsr_resnet-sr",)),
+    Network("ffsr_rife", ((3, "FFSR+RIFE", "joint"),), after=("rife", "ffsr_resnet-sr")),
     Network("ae_resnet", ((1, "AE", "composed"),), after=("ffsr_resnet-sr",),
             options=("--no-joint",)),
     Network("srcnn_resnet", ((1, "SRCNN", "composed"),), after=("resnet",),
             options=("--no-joint",)),
     Network("vdsr_resnet", ((1, "VDSR", "composed"),), after=("resnet",), options=("--no-joint",)),
-    Network("rife", ((3, "RIFE", "extractor"), (2, "RIFE", "extractor"))),
-    Network("ffsr_resnet", ((3, "FFSR", "joint"), (1, "FFSR (Gaussian, JL)", "joint")),
-            after=("ffsr_resnet-sr",)),
-    Network("ffsr_rife", ((3, "FFSR+RIFE", "joint"),), after=("rife", "ffsr_resnet-sr")),
     Network("two_resnet", ((2, "two ResNet50", "extractor"),)),
     Network("two_resnet_learned", ((2, "two ResNet50 (learned weights)", "extractor"),)),
     Network("ffsr_resnet", ((1, "FFSR (DeeperCut, JL)", "joint"),),
@@ -98,38 +99,51 @@ def jobs(
     figures: bool = False,
 ) -> list[Job]:
     """One :class:`~lib.train.parallel.Job` per (dataset, seed, network), in the order they
-    should start: every seed of Table 3's networks before what the other tables add; with
-    ``figures``, then one ``python -m lib objective`` job per Table 3 network and seed (Fig. 4's
-    O(r1, r2), after that network's job) and, with Table 3, one per seed of the ResNet baseline
-    trained and tested on Market-1501's HR images (Fig. 2; its cells have dataset
-    :data:`FIG2_DATASET`). ``common``: the options every job shares."""
-    out = []
+    should start: per dataset, every seed of Table 3's networks (and what they reuse) first,
+    then with ``figures`` one ``python -m lib objective`` job per Table 3 network and seed
+    (Fig. 4's O(r1, r2) and RIFE's fusion weights, after that network's job) and, for the
+    first dataset, one per seed of the ResNet baseline trained and tested on Market-1501's HR
+    images (Fig. 2; its cells have dataset :data:`FIG2_DATASET`), then what Tables 1 and 2
+    add. ``common``: the options every job shares."""
+    out: list[Job] = []
     networks = networks_for(tables)
-    for dataset in datasets:
-        for network in networks:
-            for seed in seeds:
-                suffix = f"{dataset}-s{seed}"
-                # not --quiet: each run's progress bar goes to the job's log, where
-                # lib.train.parallel reads the epoch and the time left
-                argv = ("pipeline", "--model", network.model, "--dataset", dataset,
-                        "--seed", str(seed), *common, *network.options)  # fmt: skip
-                after = tuple(f"{a}-{suffix}" for a in network.after)
-                out.append(Job(f"{network.name}-{suffix}", argv, after))
-    if figures:
-        for dataset in datasets:
-            for network in (n for n in networks if n.name in FIG4):
+    lead = [n for n in networks if 3 in tables and n in networks_for([3])]  # Table 3's first
+    for number, dataset in enumerate(datasets):
+        for network in lead:
+            out += _pipeline_jobs(network, dataset, seeds, common)
+        if figures:
+            out += _figure_jobs([n for n in lead if n.name in FIG4], dataset, seeds, common)
+            if number == 0 and 3 in tables:  # Fig. 2 trains its own baseline: waits for nothing
                 for seed in seeds:
-                    suffix = f"{dataset}-s{seed}"
-                    argv = ("objective", "--model", network.model, "--dataset", dataset,
+                    argv = ("objective", "--model", "resnet", "--dataset", FIG2_DATASET,
                             "--seed", str(seed), *common)  # fmt: skip
-                    out.append(
-                        Job(f"o-{network.name}-{suffix}", argv, (f"{network.name}-{suffix}",))
-                    )
-        if 3 in tables:  # Fig. 2 trains its own baseline: it waits for nothing
-            for seed in seeds:
-                argv = ("objective", "--model", "resnet", "--dataset", FIG2_DATASET,
-                        "--seed", str(seed), *common)  # fmt: skip
-                out.append(Job(f"o-resnet-{FIG2_DATASET}-s{seed}", argv))
+                    out.append(Job(f"o-resnet-{FIG2_DATASET}-s{seed}", argv))
+        for network in (n for n in networks if n not in lead):
+            out += _pipeline_jobs(network, dataset, seeds, common)
+    return out
+
+
+def _pipeline_jobs(network: Network, dataset: str, seeds: Sequence[int], common) -> list[Job]:
+    out = []
+    for seed in seeds:
+        suffix = f"{dataset}-s{seed}"
+        # not --quiet: each run's progress bar goes to the job's log, where
+        # lib.train.parallel reads the epoch and the time left
+        argv = ("pipeline", "--model", network.model, "--dataset", dataset,
+                "--seed", str(seed), *common, *network.options)  # fmt: skip
+        after = tuple(f"{a}-{suffix}" for a in network.after)
+        out.append(Job(f"{network.name}-{suffix}", argv, after))
+    return out
+
+
+def _figure_jobs(networks: list[Network], dataset: str, seeds: Sequence[int], common) -> list[Job]:
+    out = []
+    for network in networks:
+        for seed in seeds:
+            suffix = f"{dataset}-s{seed}"
+            argv = ("objective", "--model", network.model, "--dataset", dataset,
+                    "--seed", str(seed), *common)  # fmt: skip
+            out.append(Job(f"o-{network.name}-{suffix}", argv, (f"{network.name}-{suffix}",)))
     return out
 
 

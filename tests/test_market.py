@@ -199,3 +199,29 @@ def test_objective_command_on_rife_reports_its_fusion_weights(tmp_path: Path, mo
     market.write_records(rows, path, market.FUSION_KEY)
     market.write_records(rows, path, market.FUSION_KEY)  # a job run again replaces its rows
     assert len(pd.read_csv(path)) == 12
+
+
+def test_table3_and_its_figures_start_before_what_tables_1_and_2_add() -> None:
+    datasets = ["vr_market1501", "mlr_market1501"]
+    jobs = market.jobs([0, 1], datasets, [1, 2, 3], ["--profile", "market"], figures=True)
+    names = [j.name for j in jobs]
+    assert len(names) == len(set(names))
+    position = {n: i for i, n in enumerate(names)}
+    for job in jobs:  # everything a job waits for starts before it
+        assert all(position[a] < position[job.name] for a in job.after)
+    table3 = {n.name for n in market.networks_for([3])}
+
+    def kind(name: str) -> str:
+        if name.startswith("o-"):
+            return "figure"
+        return "table3" if name.rsplit("-", 2)[0] in table3 else "other"
+
+    for dataset in datasets:
+        hr = "vr_" in dataset  # Fig. 2's jobs (dataset market1501) come with the first dataset
+        mine = [n for n in names if dataset in n or (hr and "-market1501-s" in n)]
+        order = [kind(n) for n in mine]
+        assert order == sorted(order, key=["table3", "figure", "other"].index), dataset
+    assert position["o-resnet-market1501-s1"] < position["ae_resnet-vr_market1501-s0"]
+    assert max(position[n] for n in names if "vr_" in n) < min(
+        position[n] for n in names if "mlr_" in n
+    )
