@@ -13,7 +13,8 @@ and depthwise convolutions; its backward count does not: ``tests/test_bench_trai
 GFLOP/s = FLOPs per image x images/s. ``gemm_gflops``: a 2048x2048 float32 matrix product on two threads, measured in the
 same run; ``fraction_of_gemm`` compares the one-process, two-thread step with it.
 ``images_per_s_2x1`` runs two copies of the step at once, one thread each, and sums them.
-Prints one JSON object with ``--json``.
+Prints one JSON object with ``--json``; ``--channels-last`` measures the same steps with the
+model and each batch in channels_last memory format (lib.profiles: ``memory_format``).
 """
 
 from __future__ import annotations
@@ -77,22 +78,28 @@ def _setup(name: str, data: Path):
     return model, config, optimizer, loader
 
 
-def _step(model, config, optimizer, batch) -> None:
+def _step(model, config, optimizer, batch, channels_last: bool = False) -> None:
+    if channels_last:
+        batch["img"] = batch["img"].contiguous(memory_format=torch.channels_last)
     terms = config.spec.loss(model, batch, config, torch.device("cpu"), False)
     optimizer.zero_grad(set_to_none=True)
     terms["total"].backward()
     optimizer.step()
 
 
-def measure(name: str, steps: int) -> dict:
+def measure(name: str, steps: int, channels_last: bool = False) -> dict:
     """Images/s of ``steps`` full training steps (after two warm-up steps, the data path
-    included) and the FLOPs of one step per image, at the current thread count."""
+    included) and the FLOPs of one step per image, at the current thread count; with
+    ``channels_last`` the model and each batch in that memory format (as ``fit`` trains a
+    profile whose ``memory_format`` is ``"channels_last"``)."""
     from torch.utils.flop_counter import FlopCounterMode
 
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["RIPR_DERIVED"] = tmp
         model, config, optimizer, loader = _setup(name, Path(tmp))
         config.spec.train_mode(model)
+        if channels_last:
+            model.to(memory_format=torch.channels_last)
         batches = iter(loader)
 
         def next_batch():
@@ -110,22 +117,27 @@ def measure(name: str, steps: int) -> dict:
         # (torch's counter counts one gradient of a grouped convolution as dense: its own
         # backward count would inflate MobileNetV2's; tests/test_bench_train.py)
         flops_per_image = 3 * counter.get_total_flops() / batch["img"].shape[0]
-        _step(model, config, optimizer, batch)
-        _step(model, config, optimizer, next_batch())
+        _step(model, config, optimizer, batch, channels_last)
+        _step(model, config, optimizer, next_batch(), channels_last)
         images, start = 0, time.perf_counter()
         for _ in range(steps):
             batch = next_batch()  # the data path is inside the timing
-            _step(model, config, optimizer, batch)
+            _step(model, config, optimizer, batch, channels_last)
             images += batch["img"].shape[0]
         seconds = time.perf_counter() - start
     return {"images_per_s": images / seconds, "flops_per_image": flops_per_image}
 
 
-def _worker(name: str, steps: int, threads: int) -> dict:
+def _command(name: str, steps: int, channels_last: bool) -> list[str]:
+    flag = ["--channels-last"] if channels_last else []
+    return [sys.executable, __file__, "--worker", name, "--steps", str(steps), *flag]
+
+
+def _worker(name: str, steps: int, threads: int, channels_last: bool) -> dict:
     """``measure`` in a fresh process with ``threads`` threads (its own environment)."""
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "PYTHONPATH": str(ROOT)}
     out = subprocess.run(
-        [sys.executable, __file__, "--worker", name, "--steps", str(steps)],
+        _command(name, steps, channels_last),
         capture_output=True, text=True, env=env, check=True,
     )  # fmt: skip
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -136,21 +148,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--steps", type=int, default=12)
     parser.add_argument("--only", nargs="+", choices=list(NETWORKS))
+    parser.add_argument(
+        "--channels-last", action="store_true", help="model and batches in channels_last"
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        print(json.dumps(measure(args.worker, args.steps)))
+        print(json.dumps(measure(args.worker, args.steps, args.channels_last)))
         return 0
     torch.set_num_threads(2)
     gemm = gemm_gflops()
     rows = []
     for name in args.only or NETWORKS:
-        one = _worker(name, args.steps, 2)
+        one = _worker(name, args.steps, 2, args.channels_last)
         pair = [None, None]
         env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
         procs = [
             subprocess.Popen(
-                [sys.executable, __file__, "--worker", name, "--steps", str(args.steps)],
+                _command(name, args.steps, args.channels_last),
                 stdout=subprocess.PIPE,
                 text=True,
                 env=env,
@@ -173,7 +188,13 @@ def main(argv: list[str] | None = None) -> int:
                 "gflop_per_image": round(one["flops_per_image"] / 1e9, 3),
             }
         )
-    result = {"gemm_gflops": round(gemm, 1), "batch": BATCH, "steps": args.steps, "networks": rows}
+    result = {
+        "gemm_gflops": round(gemm, 1),
+        "batch": BATCH,
+        "steps": args.steps,
+        "memory_format": "channels_last" if args.channels_last else "contiguous",
+        "networks": rows,
+    }
     if args.json:
         print(json.dumps(result))
     else:

@@ -38,6 +38,9 @@ from dataclasses import dataclass, field, replace
 OPTIMIZERS = ("sgd", "adam")
 
 
+MEMORY_FORMATS = ("contiguous", "channels_last")  # Profile.memory_format
+
+
 @dataclass(frozen=True)
 class Optim:
     """Optimisation settings of one training stage (Sec. 5.2). A run embeds the one it
@@ -102,6 +105,9 @@ class Profile:
     trials: int = 10  # identity-split trials trained for VIPeR / CUHK03 / CAVIAR
     eval_draws: int = 10  # single-shot gallery draws per evaluation
     workers: int = 0  # DataLoader workers
+    # "channels_last": the model and its batches in that memory format on the CPU too (a CUDA
+    # run always is); results differ in the last bits, so it keys the run
+    memory_format: str = "contiguous"
     resolutions: tuple[float, ...] = (0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1.0)
 
     def optim_for(self, stage: str, dataset: str) -> Optim:

@@ -403,3 +403,42 @@ def test_sync_batchnorm_bf16_and_the_group_timeout_rules() -> None:
     assert not sync_batchnorm(cuda, 1, 8) and not sync_batchnorm(cpu, 2, 8)
     assert autocast_dtype(cpu) is None  # float32 on a CPU (and on a GPU without bf16)
     assert TIMEOUT.total_seconds() >= 3600  # beyond NCCL's default 10 minutes
+
+
+def test_channels_last_keys_its_runs_and_trains_in_that_format(data: Path, tmp_path: Path) -> None:
+    """A channels_last run is its own run (its bits differ from a contiguous one's), is
+    reproducible, and its weights are laid out channels_last; contiguous keys are as before."""
+    config = _config(data, epochs=1)
+    assert config.memory_format == "contiguous"
+    # the key a contiguous run had before the field existed (runs already trained keep theirs)
+    assert RunConfig(stage="extractor", model="resnet", dataset="vr_synthetic").key == "a8c99536fa"
+    fast = replace(config, memory_format="channels_last")
+    assert fast.key != config.key
+    assert stage_config(profiles.get("smoke", memory_format="channels_last"), "extractor",
+                        "resnet", "vr_market1501").memory_format == "channels_last"  # fmt: skip
+    with pytest.raises(ValueError, match="memory_format must be one of"):
+        replace(config, memory_format="nhwc")
+    first = fit(fast, device="cpu", runs=tmp_path / "a", progress=False)
+    second = fit(fast, device="cpu", runs=tmp_path / "b", progress=False)
+    plain = fit(config, device="cpu", runs=tmp_path / "c", progress=False)
+    weights = load_weights(first.dir / "model.pt")
+    convs = [v for v in weights.values() if v.dim() == 4 and v.shape[-1] > 1]
+    assert convs and all(v.is_contiguous(memory_format=torch.channels_last) for v in convs)
+    assert all(torch.equal(v, load_weights(second.dir / "model.pt")[k]) for k, v in weights.items())
+    timeless = [
+        {k: v for k, v in m.items() if k != "train_seconds"}
+        for m in (first.metrics, second.metrics)
+    ]
+    assert timeless[0] == timeless[1]
+    other = load_weights(plain.dir / "model.pt")
+    assert any(not torch.equal(v, other[k]) for k, v in weights.items())  # the bits differ
+
+
+def test_memory_format_from_the_command_line() -> None:
+    from lib.__main__ import parser, profile_from
+
+    args = parser().parse_args(["train", "--stage", "extractor", "--model", "resnet",
+                                "--memory-format", "channels_last"])  # fmt: skip
+    assert profile_from(args).memory_format == "channels_last"
+    args = parser().parse_args(["train", "--stage", "extractor", "--model", "resnet"])
+    assert profile_from(args).memory_format == "contiguous"

@@ -29,6 +29,13 @@ def optimizer_for(optim: Optim, params: Iterable[nn.Parameter]) -> torch.optim.O
     )
 
 
+def channels_last(config, device: torch.device) -> bool:
+    """Whether a run trains in channels_last memory format: always on CUDA, on the CPU where
+    its ``memory_format`` says so (it pays for MobileNetV2 at 128x64, not for ResNet-10 at
+    64x32: ``benchmarks/bench_train.py --channels-last``)."""
+    return device.type == "cuda" or config.memory_format == "channels_last"
+
+
 def train_one_epoch(
     net: nn.Module,
     model: nn.Module,
@@ -55,6 +62,7 @@ def train_one_epoch(
     nothing, and every 50 on a GPU, where each read stalls the queue); a progress bar reads the
     loss at each step, as it shows it."""
     stage.train_mode(model)
+    to_channels_last = channels_last(config, device)
     clip = config.optim.grad_clip
     check_every = check_every or (50 if torch.device(device).type == "cuda" else 1)
     sums: dict[str, torch.Tensor] = {}
@@ -77,7 +85,7 @@ def train_one_epoch(
             )
 
     for step, batch in enumerate(bar):
-        if amp:
+        if to_channels_last:
             batch["img"] = batch["img"].contiguous(memory_format=torch.channels_last)
         terms = stage.loss(net, batch, config, device, amp)
         loss = terms["total"]

@@ -8,6 +8,7 @@ torch and the data order from (seed, epoch), so on CPU a resumed run ends with e
 weights and metrics of an uninterrupted one. A non-finite loss stops the run with an error
 naming the epoch and step, keeping the last good checkpoint.
 
+A run whose ``memory_format`` is ``"channels_last"`` trains in that format on the CPU too.
 On CUDA: bf16 autocast where the GPU supports it (float32 elsewhere), channels_last, cudnn
 benchmark, pinned memory and workers; SyncBatchNorm under DDP where a rank's batch is under 16.
 Many GPUs: ``torchrun --nproc_per_node=N -m lib train ...`` (:mod:`lib.__main__`) runs the same command under
@@ -39,7 +40,7 @@ from lib.train.distributed import (
     sync_batchnorm,
     world_size,
 )
-from lib.train.engine import optimizer_for, train_one_epoch
+from lib.train.engine import channels_last, optimizer_for, train_one_epoch
 from lib.train.loading import TrainingBatches, epoch_seed
 from lib.train.runs import (
     RunConfig,
@@ -176,7 +177,7 @@ def _train(
     init_model(model, config, runs)
     params = stage.trainable(model)
     model.to(device)
-    if device.type == "cuda":
+    if channels_last(config, device):
         model.to(memory_format=torch.channels_last)
     optimizer = optimizer_for(config.optim, params)
     history = _resume(folder / "checkpoint.pt", model, optimizer)

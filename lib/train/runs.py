@@ -21,7 +21,7 @@ import torch
 
 import lib.train.stages as stages
 from lib.losses import LOSS_FORMS
-from lib.profiles import NO_TRAINING, Optim, Profile
+from lib.profiles import MEMORY_FORMATS, NO_TRAINING, Optim, Profile
 from lib.settings import from_environment, settings_key
 from lib.train.distributed import world_size
 
@@ -71,6 +71,7 @@ class RunConfig:
     world_size: int = (
         1  # processes that train the run together (torchrun); part of the key beyond 1
     )
+    memory_format: str = "contiguous"  # or "channels_last" (CPU too); part of the key if so
 
     def __post_init__(self) -> None:
         if "synthetic" in self.dataset and self.data_root:
@@ -81,6 +82,10 @@ class RunConfig:
             raise ValueError(f"stage {self.stage} does not train: epochs must be 0")
         if self.sr_loss not in SR_LOSSES:
             raise ValueError(f"sr_loss must be one of {SR_LOSSES}, got {self.sr_loss!r}")
+        if self.memory_format not in MEMORY_FORMATS:
+            raise ValueError(
+                f"memory_format must be one of {MEMORY_FORMATS}, got {self.memory_format!r}"
+            )
         if self.loss_form not in LOSS_FORMS:
             raise ValueError(
                 f"loss_form must be one of {tuple(LOSS_FORMS)}, got {self.loss_form!r}"
@@ -103,6 +108,8 @@ class RunConfig:
         settings = self.to_json()
         if settings["world_size"] == 1:  # the keys of one-process runs stay as they were
             del settings["world_size"]
+        if settings["memory_format"] == "contiguous":  # so do those of contiguous runs
+            del settings["memory_format"]
         return settings_key(settings)
 
     @property
@@ -147,6 +154,7 @@ def stage_config(profile: Profile, stage: str, model: str, dataset: str, **overr
         eval_draws=profile.eval_draws,
         workers=profile.workers,
         world_size=world_size(),
+        memory_format=profile.memory_format,
         **{"loss_form": profile.loss_form, **spec.fixed},
     )
     return replace(base, **{k: v for k, v in overrides.items() if k not in OPTIM_FIELDS})
