@@ -16,6 +16,7 @@ import torch
 
 from lib import profiles
 from lib.train import build_network, fit
+from lib.train.fit import load_model
 from lib.train.runs import RunConfig, load_weights, stage_config
 from tests.layouts import write_image
 
@@ -422,14 +423,21 @@ def test_channels_last_keys_its_runs_and_trains_in_that_format(data: Path, tmp_p
     second = fit(fast, device="cpu", runs=tmp_path / "b", progress=False)
     plain = fit(config, device="cpu", runs=tmp_path / "c", progress=False)
     weights = load_weights(first.dir / "model.pt")
-    convs = [v for v in weights.values() if v.dim() == 4 and v.shape[-1] > 1]
-    assert convs and all(v.is_contiguous(memory_format=torch.channels_last) for v in convs)
+    convs = [k for k, v in weights.items() if v.dim() == 4 and v.shape[-1] > 1]
+    assert convs and all(weights[k].is_contiguous(memory_format=torch.channels_last) for k in convs)
     assert all(torch.equal(v, load_weights(second.dir / "model.pt")[k]) for k, v in weights.items())
     timeless = [
         {k: v for k, v in m.items() if k != "train_seconds"}
         for m in (first.metrics, second.metrics)
     ]
     assert timeless[0] == timeless[1]
+    loaded = load_model(first)
+    assert loaded.state_dict()[convs[0]].is_contiguous(memory_format=torch.channels_last)
+    assert (
+        not load_model(plain)
+        .state_dict()[convs[0]]
+        .is_contiguous(memory_format=torch.channels_last)
+    )
     other = load_weights(plain.dir / "model.pt")
     assert any(not torch.equal(v, other[k]) for k, v in weights.items())  # the bits differ
 

@@ -259,7 +259,8 @@ def _final_metrics(model, stage, split, config: RunConfig, device, history: list
 
 
 def load_model(run: Run | Path) -> nn.Module:
-    """The trained model of a finished run (eval mode, CPU), rebuilt from its config."""
+    """The trained model of a finished run (eval mode, CPU), rebuilt from its config, in the
+    memory format it trained in (channels_last also evaluates faster: bench_eval.py)."""
     from lib.train.runs import read_config
 
     folder = run.dir if isinstance(run, Run) else Path(run)
@@ -268,4 +269,6 @@ def load_model(run: Run | Path) -> nn.Module:
     classes = [v.shape[0] for k, v in state.items() if k.endswith("classifier.weight")]
     model = build_network(config, classes[0] if classes else 1)
     model.load_state_dict(state)
+    if config.memory_format == "channels_last":
+        model.to(memory_format=torch.channels_last)
     return model.eval()
