@@ -64,3 +64,12 @@ def test_an_error_in_a_call_is_raised_here(isolated):
     assert run_parallel([], processes=2) == []
     with pytest.raises(RuntimeError, match="exit code 3 and no result"):
         run_parallel([partial(os._exit, 3), partial(int, "3")], processes=2)
+
+
+def test_one_call_more_than_cores_runs_all_at_once(monkeypatch):
+    from lib.train import pool
+
+    monkeypatch.setattr(pool.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert pool.default_processes() == 2
+    assert [pool.default_processes(1, n) for n in (1, 2, 3, 4, 6)] == [2, 2, 3, 2, 2]
+    assert pool.default_processes(2, 2) == 1  # two-thread processes never share a core
