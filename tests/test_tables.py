@@ -118,6 +118,14 @@ def test_compare_absent_dataset_gets_paper_numbers_and_a_note():
         tables.compare(None, 3, dataset="vr_synthetic")
 
 
+def test_a_data_root_inside_the_project_is_shown_relative_to_it():
+    """A committed table names no machine's folders: the clone's own data/ shows as data/."""
+    from lib.settings import PROJECT_ROOT
+
+    out = tables.compare(None, 3, dataset="caviar", data_root=str(PROJECT_ROOT / "data"))
+    assert set(out["note"]) == {"not run: put CAVIAR4REID at data/caviar/CAVIARa"}
+
+
 def test_summarise_means_in_percent_sample_std_and_count():
     records = [
         {"method": "ResNet50", "rank1": 0.5, "mAP": 0.2, "seed": 0},

@@ -16,11 +16,13 @@ paper's VR-* datasets (every image down-sampled) are not the MLR-* ones later me
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from lib.reference import read_csv
+from lib.settings import PROJECT_ROOT
 
 # the project's variant kinds (lib.data.variants) -> the paper's column names
 PAPER_DATASETS = {
@@ -135,9 +137,20 @@ def summarise(
     return out.rename_axis("method")
 
 
+def _shown_root(data_root: str | None) -> str:
+    """``data_root`` as a table shows it: relative to the project where it lies inside it (a
+    committed table names no machine's folders), else as given."""
+    if not data_root:
+        return "<data_root>"
+    try:
+        return Path(data_root).resolve().relative_to(PROJECT_ROOT).as_posix()
+    except ValueError:
+        return data_root
+
+
 def _not_run(name: str | None, dataset: str, data_root: str | None) -> str:
     if name in WHERE_TO_PUT:
-        return "not run: put " + WHERE_TO_PUT[name].format(root=data_root or "<data_root>")
+        return "not run: put " + WHERE_TO_PUT[name].format(root=_shown_root(data_root))
     return f"not run on {dataset}"
 
 
