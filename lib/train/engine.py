@@ -29,11 +29,11 @@ def optimizer_for(optim: Optim, params: Iterable[nn.Parameter]) -> torch.optim.O
     )
 
 
-def channels_last(config, device: torch.device) -> bool:
+def channels_last(config, device: torch.device | str) -> bool:
     """Whether a run trains in channels_last memory format: always on CUDA, on the CPU where
     its ``memory_format`` says so (it pays for MobileNetV2 at 128x64, not for ResNet-10 at
     64x32: ``benchmarks/bench_train.py --channels-last``)."""
-    return device.type == "cuda" or config.memory_format == "channels_last"
+    return torch.device(device).type == "cuda" or config.memory_format == "channels_last"
 
 
 def train_one_epoch(
