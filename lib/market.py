@@ -7,7 +7,8 @@ module of FFSR is trained by the FFSR job and reused by FFSR+RIFE, AE and the pe
 row). As each job ends, its rows are written to ``figures/market_seeds.csv`` (one row per
 table, dataset, method and seed; a row already there is replaced), so a finished result
 survives a change of machine once committed. Every run is resumable: a killed command started
-again reuses every finished run and resumes the unfinished ones from their last epoch.
+again reuses every finished run and resumes the unfinished ones from their last epoch; an
+objective job (Figs. 2 and 4) run again reads the grid it left in its run's folder.
 
 Row labels are the paper's (``ResNet50`` whatever the trunk: the ``backbone`` column names
 it). ``seconds`` is the training time of every run the row's network needs (its own runs and

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from lib import market
 from lib.train.parallel import Job
@@ -149,6 +150,31 @@ def test_objective_command_prints_the_grid_of_the_final_run(tmp_path: Path, monk
     rs = [0.25, 0.5, 1.0]  # the smoke profile's resolutions
     assert sorted(set(cells["r1"])) == rs and sorted(set(cells["r2"])) == rs and len(cells) == 9
     assert (cells["O"] > 0).all() and Path(out["dir"]).name.startswith("extractor-resnet")
+
+
+def test_objective_command_run_again_reads_its_result_and_recomputes_nothing(
+    tmp_path: Path, monkeypatch, capsys
+):
+    """lib market is resumed by running every job again: an objective job whose run already
+    has its grid returns that grid without evaluating anything; another image count does not."""
+    import lib.eval.analysis
+    from lib.__main__ import main
+
+    monkeypatch.setenv("RIPR_DERIVED", str(tmp_path / "derived"))
+    argv = ["objective", "--model", "resnet", "--runs", str(tmp_path / "runs"), "--device", "cpu",
+            "--quiet", "--max-images", "40"]  # fmt: skip
+    assert main(argv) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert len(list(Path(first["dir"]).glob("objective-*.json"))) == 1
+
+    def fail(*args, **kwargs):
+        raise AssertionError("the grid was computed again")
+
+    monkeypatch.setattr(lib.eval.analysis, "objective_for_model", fail)
+    assert main(argv) == 0
+    assert json.loads(capsys.readouterr().out) == first
+    with pytest.raises(AssertionError, match="computed again"):
+        main(argv[:-1] + ["30"])
 
 
 def test_objective_command_on_market_hr_images_is_fig2s_grid(tmp_path: Path, monkeypatch, capsys):
