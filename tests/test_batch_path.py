@@ -150,6 +150,47 @@ def test_flips_and_erasing_match_for_the_same_seed(
         assert torch.equal(batch[key], expected[key]), key
 
 
+@pytest.mark.parametrize("raw", [True, False])
+def test_without_targets_the_same_image_and_draws_and_no_target_file_is_read(
+    samples: list[Sample], raw: bool, monkeypatch
+) -> None:
+    """targets=False (features, Eq. 9's extractor step): img and the augmentation drawn are
+    those of the full item; hr is img and mask the Gaussian; no HR source or mask is read."""
+    import lib.data.loader
+
+    options = {"train": True, "flip": 0.5, "random_erasing": 0.7, "raw": raw}
+    full = ReIDDataset(samples, (64, 32), **options)
+    opened: list[str] = []
+    for name in ("read_image", "decode"):
+        original = getattr(lib.data.loader, name)
+
+        def spy(path, *args, _original=original):
+            opened.append(str(path))
+            return _original(path, *args)
+
+        monkeypatch.setattr(lib.data.loader, name, spy)
+    lean = ReIDDataset(samples, (64, 32), **options, targets=False)
+    batches = []
+    for dataset in (full, lean):
+        opened.clear()
+        torch.manual_seed(5)
+        items = collate([dataset[i] for i in range(len(samples))])
+        batches.append(to_model_batch(items, (64, 32), train=True, flip=0.5, random_erasing=0.7))
+        batches[-1]["after"] = torch.rand(3)
+    assert sorted(set(opened)) == sorted(s.path for s in samples)  # the images, nothing else
+    expected, got = batches
+    for key in ("img", "pid", "camid", "r", "index", "after"):
+        assert torch.equal(got[key], expected[key]), key
+    # hr is img before random erasing (which zeroes img alone)
+    assert torch.equal(got["hr"].masked_fill(got["img"] == 0, 0), got["img"])
+    gaussian = to_model_batch(
+        collate([ReIDDataset(samples, (64, 32), mask="gaussian", raw=True)[i]
+                 for i in range(len(samples))]), (64, 32)
+    )["mask"]  # fmt: skip
+    assert torch.equal(got["mask"][0], gaussian[0]) and torch.equal(got["mask"], got["mask"][:1]
+                                                                    .expand_as(got["mask"]))  # fmt: skip
+
+
 def test_an_explicit_generator_decides_the_augmentation(samples: list[Sample]) -> None:
     raw = ReIDDataset(samples, (64, 32), raw=True, train=True, random_erasing=0.5)
     items = collate([raw[i] for i in range(len(samples))])

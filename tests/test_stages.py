@@ -61,3 +61,19 @@ def test_what_a_stage_builds_decides_the_model() -> None:
     assert not hasattr(sr, "extractor") and sr(torch.rand(1, 3, 64, 32)).shape == (1, 3, 64, 32)
     net = build_network(stage_config(smoke, "compose", "ffsr_rife", "vr_synthetic"), 4)
     assert net(torch.rand(2, 3, 64, 32))["logits"].shape == (2, 4)
+
+
+def test_only_stages_whose_step_reads_no_target_skip_the_hr_source_and_mask() -> None:
+    """Eq. 9's step reads img, pid and r: its training items decode no HR source or mask
+    (``reads_targets``); every stage that trains an SR module reads them."""
+    assert [n for n, s in stages.STAGES.items() if s.loss and not s.reads_targets] == ["extractor"]
+    smoke = profiles.get("smoke")
+    config = stage_config(smoke, "extractor", "rife", "vr_synthetic")
+    model = build_network(config, 4)
+    stages.get("extractor").train_mode(model)
+    batch = {"img": torch.rand(4, 3, 64, 32), "pid": torch.arange(4), "r": torch.rand(4)}
+    terms = config.spec.loss(model, batch, config, torch.device("cpu"), False)  # no hr, no mask
+    assert terms["total"].isfinite()
+    joint = stage_config(smoke, "joint", "ffsr_rife", "vr_synthetic")
+    with pytest.raises(KeyError, match="hr"):
+        joint.spec.loss(build_network(joint, 4), batch, joint, torch.device("cpu"), False)

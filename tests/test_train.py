@@ -15,6 +15,8 @@ import pytest
 import torch
 
 from lib import profiles
+from lib.data.prepare import prepare
+from lib.eval import sr_quality
 from lib.train import build_network, fit
 from lib.train.fit import load_model
 from lib.train.runs import RunConfig, load_weights, stage_config
@@ -94,6 +96,20 @@ def test_sr_then_joint_with_init(data: Path, tmp_path: Path) -> None:
         part, _, rest = key.partition(".")
         expected = parts[part][rest if part == "sr" else key]
         torch.testing.assert_close(value, expected)
+    # its SR module is the SR run's, unchanged, on the same split: PSNR read, not recomputed
+    psnr = {k: v for k, v in sr.metrics.items() if k.startswith("psnr_")}
+    assert {k: composed.metrics[k] for k in psnr} == psnr
+    split = prepare("vr_market1501", data_root=str(data))
+    again = sr_quality(load_model(composed).sr, split.query + split.gallery, (64, 32))
+    for key, value in psnr.items():
+        assert again[key] == pytest.approx(value, abs=1e-4), key
+    # the joint run's SR module last (it was trained further): measured, not read
+    other = fit(
+        _config(data, "compose", "ffsr_rife", epochs=0, init=(sr.dir.name, joint.dir.name)),
+        device="cpu", runs=runs, progress=False,
+    )  # fmt: skip
+    assert other.metrics["psnr_sr"] == pytest.approx(joint.metrics["psnr_sr"], abs=1e-4)
+    assert other.metrics["psnr_sr"] != sr.metrics["psnr_sr"]
 
 
 def test_init_from_unfinished_run_is_an_error(data: Path, tmp_path: Path) -> None:
@@ -450,3 +466,13 @@ def test_memory_format_from_the_command_line() -> None:
     assert profile_from(args).memory_format == "channels_last"
     args = parser().parse_args(["train", "--stage", "extractor", "--model", "resnet"])
     assert profile_from(args).memory_format == "contiguous"
+
+
+def test_the_extractor_stage_trains_on_images_alone(data: Path) -> None:
+    """train_dataset follows the stage: Eq. 9's items decode no HR source or mask."""
+    from lib.train.fit import train_dataset
+
+    split = prepare("vr_market1501", data_root=str(data))
+    assert train_dataset(_config(data), split).targets is False
+    for stage, model in (("sr_finetune", "ffsr"), ("joint", "ffsr_rife")):
+        assert train_dataset(_config(data, stage, model), split).targets is True

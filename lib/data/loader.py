@@ -77,7 +77,9 @@ class ReIDDataset(Dataset):
     ``train=True`` adds the usual augmentation: a horizontal flip (applied to ``img``,
     ``hr`` and ``mask`` alike) and, if ``random_erasing > 0``, random erasing of ``img``
     only. ``mask="auto"`` uses a dataset mask where the sample has one and the Gaussian
-    otherwise; ``"gaussian"`` always the Gaussian.
+    otherwise; ``"gaussian"`` always the Gaussian. ``targets=False``: neither the HR source
+    nor the dataset mask is read (``hr`` is then ``img`` and ``mask`` the Gaussian), for
+    work that reads ``img`` alone (features, Eq. 9's extractor step): no file decoded twice.
 
     ``raw=True`` (the batched path, :mod:`lib.data.batch`): an item holds only what is
     stored, decoded: ``img`` (the image at its own size), ``hr`` (its HR source; (3, 0, 0)
@@ -97,12 +99,14 @@ class ReIDDataset(Dataset):
         random_erasing: float = 0.0,
         mask: str = "auto",
         raw: bool = True,
+        targets: bool = True,
     ) -> None:
         if mask not in ("auto", "gaussian"):
             raise ValueError(f"mask must be 'auto' or 'gaussian', got {mask!r}")
         self.samples = list(samples)
         self.input_size = tuple(input_size)
         self.train, self.flip, self.mask_mode, self.raw = train, flip, mask, raw
+        self.targets = targets
         self.random_erasing = random_erasing if train else 0.0
         self.erase = None
         if train and random_erasing > 0:
@@ -119,8 +123,9 @@ class ReIDDataset(Dataset):
             return self.raw_item(index)
         s = self.samples[index]
         img = to_tensor(read_image(s.path), self.input_size)
-        hr = to_tensor(read_image(s.source), self.input_size) if s.source else img.clone()
-        if s.mask and self.mask_mode == "auto":
+        source = s.source if self.targets else ""
+        hr = to_tensor(read_image(source), self.input_size) if source else img.clone()
+        if s.mask and self.mask_mode == "auto" and self.targets:
             mask = to_tensor(read_image(s.mask, "L"), self.input_size)
         else:
             mask = self._gaussian
@@ -141,10 +146,11 @@ class ReIDDataset(Dataset):
     def raw_item(self, index: int) -> dict:
         """The item of the batched path (see the class doc): decoding only."""
         s = self.samples[index]
-        mask = s.mask if s.mask and self.mask_mode == "auto" else None
+        mask = s.mask if s.mask and self.mask_mode == "auto" and self.targets else None
+        source = s.source if self.targets else ""
         return {
             "img": decode(s.path),
-            "hr": decode(s.source) if s.source else torch.empty((3, 0, 0), dtype=torch.uint8),
+            "hr": decode(source) if source else torch.empty((3, 0, 0), dtype=torch.uint8),
             "mask": decode(mask, "L") if mask else torch.empty((1, 0, 0), dtype=torch.uint8),
             "pid": s.pid,
             "camid": s.camid,

@@ -53,7 +53,7 @@ def extract_features(
     device = torch.device(device)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp and device.type == "cuda")
     with evaluating(model):
-        for batch in _loader(samples, input_size, batch_size, workers, device):
+        for batch in _loader(samples, input_size, batch_size, workers, device, targets=False):
             with autocast:
                 out = model(batch["img"])
             feats.append((out["f"] if isinstance(out, dict) else out).float().cpu())

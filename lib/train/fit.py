@@ -206,7 +206,7 @@ def _train(
             write_log(folder, history)
     if rank == 0:
         atomic_save(model.state_dict(), folder / "model.pt")
-        metrics = _final_metrics(model, stage, split, config, device, history)
+        metrics = _final_metrics(model, stage, split, config, device, history, runs)
         # CPU results are bit-identical for a seed only at the same thread count: record it
         extra = {"world_size": world, "cpu_threads": torch.get_num_threads()}
         write_json(folder / "metrics.json", {**metrics, **extra})
@@ -231,17 +231,26 @@ def train_dataset(config: RunConfig, split):
         train=True,
         mask="gaussian" if config.mask == "gaussian" else "auto",
         raw=True,
+        targets=config.spec.reads_targets,
     )
 
 
-def _final_metrics(model, stage, split, config: RunConfig, device, history: list[dict]) -> dict:
+# what decides the images and the size an SR module's PSNR is measured on (sr_quality)
+SPLIT_FIELDS = ("dataset", "data_root", "trial", "seed", "synthetic", "input_size",
+                "memory_format")  # fmt: skip
+
+
+def _final_metrics(
+    model, stage, split, config: RunConfig, device, history: list[dict], runs=None
+) -> dict:
     sr = model if stage.builds == "sr" else model.sr
     metrics: dict = {"epochs": len(history)}
     metrics["train_seconds"] = round(sum(h["seconds"] for h in history), 2)
     if any(p.numel() for p in sr.parameters()):
-        metrics.update(
-            sr_quality(sr, split.query + split.gallery, config.input_size, device=device)
-        )
+        measured = _sr_quality_of_init(config, runs)
+        if measured is None:
+            measured = sr_quality(sr, split.query + split.gallery, config.input_size, device=device)
+        metrics.update(measured)
     if stage.evaluates_reid:
         metrics.update(
             evaluate_model(
@@ -256,6 +265,26 @@ def _final_metrics(model, stage, split, config: RunConfig, device, history: list
             )
         )
     return metrics
+
+
+def _sr_quality_of_init(config: RunConfig, root: Path | None) -> dict[str, float] | None:
+    """The PSNR figures of the SR run whose weights this run's SR module holds unchanged (a
+    stage that does not train, ``compose``, initialised last from an SR run), where that run
+    measured them on the same split at the same size: the SR outputs are not computed again.
+    None where they must be computed."""
+    from lib.train.runs import read_config, runs_root
+
+    if config.spec.loss is not None or not config.init:
+        return None
+    folder = (root or runs_root()) / config.profile / config.init[-1]
+    source = read_config(folder)
+    same = all(getattr(source, f) == getattr(config, f) for f in SPLIT_FIELDS)
+    # person masks (_split) change the foreground the PSNR is split by
+    same = same and (source.mask == "person") == (config.mask == "person")
+    if source.spec.builds != "sr" or not same:
+        return None
+    metrics = json.loads((folder / "metrics.json").read_text())
+    return {k: v for k, v in metrics.items() if k.startswith("psnr_")} or None
 
 
 def load_model(run: Run | Path) -> nn.Module:

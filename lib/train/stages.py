@@ -98,6 +98,7 @@ class Stage:
     frozen: tuple[str, ...] = ()  # the network's parts kept fixed, and in eval mode
     fixed: Mapping[str, object] = field(default_factory=dict)  # run settings it decides
     evaluates_reid: bool = True
+    reads_targets: bool = True  # its step reads the HR source and the mask, not only img
 
     def trainable(self, model: nn.Module) -> list[nn.Parameter]:
         """The parameters this stage updates; the frozen parts stop asking for gradients."""
@@ -140,6 +141,7 @@ STAGES: Mapping[str, Stage] = MappingProxyType(
                 frozen=("sr",),
                 # Eq. 9 alone has no SR term, so every loss form shares one extractor run
                 fixed={"loss_form": "paper"},
+                reads_targets=False,  # Eq. 9 reads img, pid and r: no HR source decoded
             ),
             Stage("joint", builds="network", loss=joint_terms, optim="joint"),
             Stage("compose", builds="network", loss=None, optim=None),
