@@ -12,7 +12,7 @@
 ``train`` and ``pipeline`` take the same options for what they share (profile, dataset, data
 root, trial, seed, mask, SR pre-training images, trunk and its initialisation, input size,
 device, runs folder, progress); ``train`` adds what only a single run has (``--stage``,
-``--init``, ``--epochs``, ``--batch-size``, ``--compile``), ``pipeline`` its ``--no-joint``.
+``--init``, ``--epochs``, ``--batch-size``, ``--compile``), ``pipeline`` its ``--no-joint`` and ``--no-compose``.
 Each prints the finished run's folder and metrics as JSON; a finished run with the same
 settings is reused, not retrained. ``train`` runs unchanged under ``torchrun
 --nproc_per_node=N -m lib train ...`` (DistributedDataParallel). The stages are those of
@@ -152,6 +152,11 @@ def parser() -> argparse.ArgumentParser:
     )
     pipeline.add_argument("--model", default="ffsr_rife", help="a network of lib.models.MODELS")
     pipeline.add_argument("--no-joint", action="store_true", help="stop after steps 1 and 2")
+    pipeline.add_argument(
+        "--no-compose",
+        action="store_true",
+        help="do not evaluate steps 1 + 2 together before joint training (no 'composed' step)",
+    )
     objective = commands.add_parser(
         "objective",
         parents=[common],
@@ -211,6 +216,7 @@ def _pipeline(args: argparse.Namespace) -> dict:
         args.model,
         data,
         joint=not args.no_joint,
+        compose_steps=not args.no_compose,
         mask=args.mask,
         device=args.device,
         progress=not args.quiet,
@@ -230,8 +236,9 @@ def _objective(args: argparse.Namespace) -> dict:
     data = _data(args)
     device = args.device or default_device()
     runs = train_model(
-        profile, args.model, data, mask=args.mask, device=device, progress=not args.quiet
-    )
+        profile, args.model, data, compose_steps=False, mask=args.mask, device=device,
+        progress=not args.quiet,
+    )  # fmt: skip
     final = runs.get("joint", runs["extractor"])
     cached = _objective_cache(final.dir, args.max_images, profile.resolutions, data)
     if cached.exists():  # computed before for this run: never repeated (lib market reruns it)

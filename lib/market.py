@@ -68,7 +68,8 @@ NETWORKS: tuple[Network, ...] = (
     Network("rife", ((3, "RIFE", "extractor"), (2, "RIFE", "extractor"))),
     Network("ffsr_resnet", ((3, "FFSR", "joint"), (1, "FFSR (Gaussian, JL)", "joint")),
             after=("ffsr_resnet-sr",)),
-    Network("ffsr_rife", ((3, "FFSR+RIFE", "joint"),), after=("rife", "ffsr_resnet-sr")),
+    Network("ffsr_rife", ((3, "FFSR+RIFE", "joint"),), after=("rife", "ffsr_resnet-sr"),
+            options=("--no-compose",)),
     Network("ae_resnet", ((1, "AE", "composed"),), after=("ffsr_resnet-sr",),
             options=("--no-joint",)),
     Network("srcnn_resnet", ((1, "SRCNN", "composed"),), after=("resnet",),
@@ -77,7 +78,8 @@ NETWORKS: tuple[Network, ...] = (
     Network("two_resnet", ((2, "two ResNet50", "extractor"),)),
     Network("two_resnet_learned", ((2, "two ResNet50 (learned weights)", "extractor"),)),
     Network("ffsr_resnet", ((1, "FFSR (DeeperCut, JL)", "joint"),),
-            after=("ffsr_resnet-sr",), options=("--mask", "person"), tag="person"),
+            after=("ffsr_resnet-sr",), options=("--mask", "person", "--no-compose"),
+            tag="person"),
 )  # fmt: skip
 
 

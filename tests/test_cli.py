@@ -30,7 +30,7 @@ def test_train_and_pipeline_share_their_common_options() -> None:
     assert _options("train") - _options("pipeline") == {
         "--stage", "--init", "--epochs", "--batch-size", "--compile",
     }  # fmt: skip
-    assert _options("pipeline") - _options("train") == {"--no-joint"}
+    assert _options("pipeline") - _options("train") == {"--no-joint", "--no-compose"}
 
 
 def test_a_command_is_required_and_stages_are_checked(capsys) -> None:

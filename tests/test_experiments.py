@@ -106,3 +106,30 @@ def test_records_in_parallel_orders_rows_by_split_then_method(recorded):
         (0, "RIFE"), (0, "ResNet50"), (1, "RIFE"), (1, "ResNet50")
     ]  # fmt: skip
     assert {r["trial"] for r in rows} == {0}
+
+
+def test_final_run_trains_every_step_but_evaluates_no_composed_network(monkeypatch) -> None:
+    """Table 3 reads the joint run alone: the SR + extractor pair before joint training is
+    not evaluated (stage compose), unless a caller asks for it or stops before joint."""
+    from types import SimpleNamespace
+
+    import lib.train.pipeline as pipeline
+    from lib.experiments import final_run
+
+    made: list[str] = []
+
+    def fake_fit(profile, stage, model, data, device, progress, **kw):
+        made.append(stage)
+        return SimpleNamespace(dir=Path(f"/runs/{stage}-{model}"), stage=stage)
+
+    monkeypatch.setattr(pipeline, "_fit", fake_fit)
+    smoke, data = profiles.get("smoke"), pipeline.Data("vr_synthetic")
+    assert final_run(smoke, "ffsr_rife", data).stage == "joint"
+    assert made == ["extractor", "sr_pretrain", "sr_finetune", "joint"]
+    made.clear()
+    assert set(pipeline.train_model(smoke, "ffsr_rife", data)) == {
+        "extractor", "sr", "composed", "joint",
+    }  # fmt: skip
+    assert "compose" in made
+    runs = pipeline.train_model(smoke, "ffsr_rife", data, joint=False, compose_steps=False)
+    assert set(runs) == {"extractor", "sr", "composed"}  # without joint, composed is the result

@@ -162,6 +162,7 @@ def train_model(
     data: Data,
     *,
     joint: bool = True,
+    compose_steps: bool = True,
     mask: str = "gaussian",
     device=None,
     progress: bool = True,
@@ -169,7 +170,8 @@ def train_model(
 ) -> dict[str, Run]:
     """Every step for network ``model``: ``{"sr", "extractor", "composed", "joint"}`` (SR
     steps only where it has a learned SR module; ``composed`` is steps 1 + 2 evaluated
-    together before joint training, ``joint`` step 3 if ``joint``)."""
+    together before joint training, if ``compose_steps``: a caller that reads only the joint
+    run leaves that evaluation out; ``joint`` step 3 if ``joint``)."""
     kw = {"device": device, "progress": progress}
     extractor = extractor_network(model)
     runs = {"extractor": train_extractor(profile, extractor, data, **kw, **options)}
@@ -178,7 +180,8 @@ def train_model(
         return runs
     runs["sr"] = train_sr(profile, sr, data, mask=mask, **kw)[-1]
     pair = {"sr_run": runs["sr"], "extractor_run": runs["extractor"]}
-    runs["composed"] = compose(profile, model, data, **pair, **kw, **options)
+    if compose_steps or not joint:
+        runs["composed"] = compose(profile, model, data, **pair, **kw, **options)
     if joint:
         runs["joint"] = train_joint(profile, model, data, **pair, mask=mask, **kw, **options)
     return runs
