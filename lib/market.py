@@ -206,6 +206,8 @@ def records(job: Job, result: dict) -> list[dict]:
                 "backbone": config["backbone"],
                 "pretrained": config["pretrained"],
                 "input": f"{height}x{width}",
+                # the float path: a series trains in one format (its seconds depend on it)
+                "memory_format": config.get("memory_format", "contiguous"),
                 "profile": config["profile"],
                 "seconds": round(training_seconds(folder), 1),
                 "cpu_threads": metrics.get("cpu_threads"),

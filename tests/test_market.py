@@ -75,6 +75,12 @@ def test_records_count_every_run_a_network_needs_once(tmp_path: Path) -> None:
     [row] = market.records(sr_job, composed)
     assert (row["method"], row["rank1"], row["seconds"]) == ("FFSR (Gaussian)", 40.0, 130.0)
     assert rows[0]["input"] == "64x32" and rows[0]["seed"] == 2 and rows[0]["run"] == "joint"
+    assert rows[0]["memory_format"] == "contiguous"  # a run of a config without the field
+    fast = _run(tmp_path, "fast", 50.0, memory_format="channels_last")
+    result = {"extractor": {"dir": str(fast), "rank1": 0.5, "rank5": 0.6, "rank10": 0.7,
+                            "mAP": 0.3}}  # fmt: skip
+    rows = market.records(Job("rife-vr_market1501-s2", ("pipeline",)), result)
+    assert [r["memory_format"] for r in rows] == ["channels_last"] * 2  # Tables 3 and 2
 
 
 def test_write_records_replaces_a_row_and_keeps_the_others(tmp_path: Path) -> None:
