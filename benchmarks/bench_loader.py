@@ -17,7 +17,8 @@ images 8-31 px wide, their 128x64 JPEG sources and PNG masks); the items are cyc
   (``tensor``: the integer tensor ops a GPU runs; ``pillow``: what the CPU device runs).
 
 For a CPU run with ``workers=0`` (the cpu profile) the whole data path is in the training
-process either way: its rate is given too (``cpu_device_workers0_items_per_s``).
+process either way: its rate is given too (``cpu_device_workers0_items_per_s``; with
+``after_img_only``, the extractor stage's items, which decode the image alone).
 
 The 16-core projection is 16 x the per-core rate of the batched path: workers share nothing
 but the disk, so they scale with cores until the disk or the main process limits them.
@@ -44,7 +45,7 @@ from lib.data.batch import collate, to_model_batch
 from lib.data.loader import ReIDDataset, decode, read_image, to_tensor
 from lib.data.prepare import prepare
 
-SIZES = [(384, 128), (256, 128)]
+SIZES = [(384, 128), (256, 128), (64, 32)]  # the paper's, the market profile's x2, the cpu profile's
 BATCH = 32
 
 
@@ -127,9 +128,12 @@ def _worker_rate(dataset: ReIDDataset, order: list[int], collate_fn) -> tuple[fl
 def _one_process_rate(per_item, batched, order: list[int]) -> dict[str, float]:
     """Items per CPU second of the whole data path in the training process, as a CPU run
     with ``workers=0`` has it: the per-item path, and the batched path with its CPU
-    resizer (decode, collate, :func:`to_model_batch`)."""
+    resizer (decode, collate, :func:`to_model_batch`); ``after_img_only``: the batched path
+    as Eq. 9's extractor step reads it (``targets=False``: no HR source or mask decoded)."""
     rates = {}
-    for name, dataset in (("before", per_item), ("after", batched)):
+    img_only = ReIDDataset(batched.samples, batched.input_size, train=True, raw=True,
+                           targets=False)  # fmt: skip
+    for name, dataset in (("before", per_item), ("after", batched), ("after_img_only", img_only)):
         c0 = _cpu()
         for start in range(0, len(order), BATCH):
             items = [dataset[i] for i in order[start : start + BATCH]]
