@@ -304,6 +304,18 @@ def _market_parser(commands) -> None:
     market.add_argument("--runs", type=Path, help="runs folder (default: runs/ or $RIPR_RUNS)")
     market.add_argument("--quiet", action="store_true", help="no progress bar")
     market.add_argument(
+        "--networks",
+        nargs="+",
+        help="only these networks' jobs (lib.market.NETWORKS names: resnet, rife, ffsr_resnet-sr, "
+        "ffsr_resnet, ffsr_rife, ae_resnet, srcnn_resnet, vdsr_resnet, two_resnet, "
+        "two_resnet_learned, ffsr_resnet-person); default: every network of --tables",
+    )
+    market.add_argument(
+        "--redo",
+        action="store_true",
+        help="run also the jobs whose results figures/ already records (default: skip them)",
+    )
+    market.add_argument(
         "--no-figures",
         action="store_true",
         help="no O(r1, r2) grids (Fig. 4) of Table 3's networks",
@@ -339,6 +351,16 @@ def _market(args: argparse.Namespace) -> dict:
     figures = 3 in args.tables and not args.no_figures
     jobs = market.jobs(args.seeds, args.datasets, args.tables, common, figures=figures)
     path = market.seeds_path()
+    try:
+        jobs, skipped = market.pending(jobs, None if args.redo else path.parent, args.networks)
+    except ValueError as error:
+        raise SystemExit(f"python -m lib market: {error}") from None
+    if skipped:
+        print(
+            f"python -m lib market: {len(skipped)} jobs left out (recorded in {path.parent} "
+            f"or not among --networks): {' '.join(j.name for j in skipped)}",
+            file=sys.stderr,
+        )
 
     def done(job, result) -> None:
         if job.argv[0] == "objective":

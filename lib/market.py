@@ -332,3 +332,62 @@ def mean_grids(cells: pd.DataFrame, dataset: str) -> dict[str, pd.DataFrame]:
         per_seed = grids_by_seed(part, label)
         out[label] = sum(per_seed.values()) / len(per_seed)
     return out
+
+
+def _label_of(job: Job) -> tuple[str, int]:
+    argv = list(job.argv)
+    return argv[argv.index("--dataset") + 1], int(argv[argv.index("--seed") + 1])
+
+
+def is_recorded(job: Job, folder: Path) -> bool:
+    """Whether every result ``job`` gives is already in the per-seed files under ``folder``
+    (``figures/``): a pipeline job's rows (every row of its network, for its dataset and seed)
+    in ``market_seeds.csv``; an objective job's O(r1, r2) cells in ``market_fig4_seeds.csv``
+    and, for a RIFE network, its fusion weights in the fusion file. What a finished job wrote
+    on one machine thus spares a second machine, without its ``runs/``, the retraining."""
+    dataset, seed = _label_of(job)
+
+    def has(name: str, column: str, values: set[str]) -> bool:
+        path = Path(folder) / name
+        if not path.is_file():
+            return False
+        frame = pd.read_csv(path)
+        mine = frame[(frame["dataset"] == dataset) & (frame["seed"] == seed)]
+        return values <= set(mine[column])
+
+    if job.argv[0] == "objective":
+        label = FIG4[job.argv[job.argv.index("--model") + 1]]
+        cells = has(OBJECTIVE_FILE, "network", {label})
+        return cells and ("rife" not in label.lower() or has(FUSION_FILE, "network", {label}))
+    return has(SEEDS_FILE, "method", {method for _, method, _ in network_of(job).rows})
+
+
+def network_name(job: Job) -> str:
+    """The :class:`Network` name a job trains, or evaluates for a figure (``o-`` jobs)."""
+    name = job.name.removeprefix("o-")
+    return name.split("-vr_")[0].split("-mlr_")[0].split(f"-{FIG2_DATASET}")[0]
+
+
+def pending(
+    all_jobs: Sequence[Job], folder: Path | None, networks: Sequence[str] | None = None
+) -> tuple[list[Job], list[Job]]:
+    """``(to_run, skipped)``: the jobs of ``all_jobs`` whose results are not yet recorded under
+    ``folder`` (:func:`is_recorded`; ``folder`` None: none is) and, with ``networks``, that belong to one of those
+    networks (:func:`network_name`). A job left to run no longer waits for a skipped one: each
+    pipeline trains the runs it starts from where they are absent (a run's lock keeps two
+    processes from training one run at once), so the order only spares waiting."""
+    known = {n.name for n in NETWORKS}
+    unknown = set(networks or ()) - known
+    if unknown:
+        raise ValueError(f"unknown networks {sorted(unknown)}; expected some of {sorted(known)}")
+    chosen = [j for j in all_jobs if networks is None or network_name(j) in networks]
+    skipped = [
+        j for j in all_jobs if j not in chosen or (folder is not None and is_recorded(j, folder))
+    ]
+    names = {j.name for j in skipped}
+    to_run = [
+        Job(j.name, j.argv, tuple(a for a in j.after if a not in names))
+        for j in all_jobs
+        if j.name not in names
+    ]
+    return to_run, skipped

@@ -263,3 +263,54 @@ def test_table3_and_its_figures_start_before_what_tables_1_and_2_add() -> None:
     assert max(position[n] for n in names if "vr_" in n) < min(
         position[n] for n in names if "mlr_" in n
     )
+
+
+def _recorded(folder: Path, seed: int, methods, cells=(), fusion=()) -> None:
+    """Per-seed files under ``folder`` as finished jobs on another machine left them."""
+    rows = [{"table": t, "dataset": "vr_market1501", "method": m, "seed": seed, "rank1": 50.0}
+            for t, m in methods]  # fmt: skip
+    market.write_records(rows, folder / market.SEEDS_FILE)
+    for network in cells:
+        cell = {"dataset": "vr_market1501", "network": network, "seed": seed, "r1": 0.5}
+        market.write_records([{**cell, "r2": 1.0, "O": 0.4}], folder / market.OBJECTIVE_FILE,
+                             market.OBJECTIVE_KEY)  # fmt: skip
+    for network in fusion:
+        row = {"dataset": "vr_market1501", "network": network, "seed": seed, "r": 0.25}
+        market.write_records([{**row, "block": 1, "w_L": 0.6}], folder / market.FUSION_FILE,
+                             market.FUSION_KEY)  # fmt: skip
+
+
+def test_pending_leaves_out_what_the_per_seed_files_record(tmp_path: Path) -> None:
+    all_jobs = market.jobs([0, 1], ["vr_market1501"], [3], ["--profile", "market"], figures=True)
+    # seed 0's baseline: all three of its rows; FFSR's SR job: only one row of two missing
+    baseline = [(3, "ResNet50"), (2, "ResNet50"), (1, "Bilinear")]
+    _recorded(tmp_path, 0, baseline, cells=["ResNet", "RIFE"])
+    _recorded(tmp_path, 1, [(3, "RIFE"), (2, "RIFE")], cells=["RIFE"], fusion=["RIFE"])
+    to_run, skipped = market.pending(all_jobs, tmp_path)
+    assert {j.name for j in skipped} == {
+        "resnet-vr_market1501-s0", "o-resnet-vr_market1501-s0",
+        "rife-vr_market1501-s1", "o-rife-vr_market1501-s1",
+    }  # fmt: skip
+    # RIFE's grid of seed 0 lacks its fusion weights: run again (it reads its cached result)
+    by_name = {j.name: j for j in to_run}
+    assert "o-rife-vr_market1501-s0" in by_name
+    assert len(to_run) + len(skipped) == len(all_jobs)
+    # what waited for a skipped job waits no more; other waits stay
+    assert by_name["ffsr_resnet-sr-vr_market1501-s0"].after == ()
+    assert by_name["ffsr_resnet-sr-vr_market1501-s1"].after == ("resnet-vr_market1501-s1",)
+    assert by_name["ffsr_rife-vr_market1501-s1"].after == ("ffsr_resnet-sr-vr_market1501-s1",)
+    assert [j.name for j in to_run] == [j.name for j in all_jobs if j.name in by_name]  # order
+    # nothing recorded (a first run, or --redo): every job
+    assert market.pending(all_jobs, None)[0] == all_jobs
+
+
+def test_pending_selects_networks_and_names_an_unknown_one(tmp_path: Path) -> None:
+    all_jobs = market.jobs([0], ["vr_market1501"], [2, 3], ["--profile", "market"], figures=True)
+    to_run, _ = market.pending(all_jobs, tmp_path, ["rife", "two_resnet"])
+    assert [j.name for j in to_run] == [
+        "rife-vr_market1501-s0", "o-rife-vr_market1501-s0", "two_resnet-vr_market1501-s0",
+    ]  # fmt: skip
+    to_run, _ = market.pending(all_jobs, tmp_path, ["resnet"])  # Fig. 2's baseline is resnet's
+    assert [j.name for j in to_run][-1] == "o-resnet-market1501-s0"
+    with pytest.raises(ValueError, match="unknown networks \\['resnet50'\\]; expected"):
+        market.pending(all_jobs, tmp_path, ["resnet50"])

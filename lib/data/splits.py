@@ -101,7 +101,7 @@ def export(name: str, root: str | Path, folder: str | Path | None = None) -> Pat
     }
     path = split_path(name, folder)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
+    tmp = path.with_suffix(f".json.{os.getpid()}.tmp")  # processes may write it at once
     tmp.write_text(_dumps(data))
     os.replace(tmp, path)
     return path
