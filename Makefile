@@ -9,6 +9,7 @@ MARKET_ROOT ?= ../shared/datasets
 TABLES ?= 3 2 1
 DATASETS ?= vr_market1501 mlr_market1501
 SEEDS ?= 0 1 2
+NETWORKS ?=
 PY := .venv/bin/python
 CODE := lib tests benchmarks scripts notebooks
 
@@ -39,8 +40,8 @@ reproduce: env  ## every numbered notebook with papermill; PROFILE=cpu|paper, DA
 caviar: env  ## CAVIAR, 10 identity-split trials of ResNet, FFSR, RIFE, FFSR+RIFE (real data; not in CI)
 	$(PY) scripts/caviar_trials.py --profile $(PROFILE) --data-root "$(CAVIAR_ROOT)"
 
-market: env  ## Tables 1-3 on VR-/MLR-Market1501 (real data; hours; not in CI): TABLES, DATASETS, SEEDS
-	$(PY) -m lib market --data-root "$(MARKET_ROOT)" --tables $(TABLES) --datasets $(DATASETS) --seeds $(SEEDS)
+market: env  ## Tables 1-3 on VR-/MLR-Market1501 (real data; hours; not in CI): TABLES, DATASETS, SEEDS, NETWORKS
+	$(PY) -m lib market --data-root "$(MARKET_ROOT)" --tables $(TABLES) --datasets $(DATASETS) --seeds $(SEEDS) $(if $(NETWORKS),--networks $(NETWORKS))
 
 readme: env  ## copy the tables of the last `make reproduce` (figures/) into README.md
 	$(PY) scripts/readme_results.py
