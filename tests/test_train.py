@@ -16,7 +16,7 @@ import torch
 
 from lib import profiles
 from lib.data.prepare import prepare
-from lib.eval import sr_quality
+from lib.eval import evaluate_model, sr_quality
 from lib.train import build_network, fit
 from lib.train.fit import load_model
 from lib.train.runs import RunConfig, load_weights, stage_config
@@ -78,6 +78,20 @@ def test_sr_then_joint_with_init(data: Path, tmp_path: Path) -> None:
     joint_config = _config(data, "joint", "ffsr_rife", epochs=1, init=(sr.dir.name,))
     joint = fit(joint_config, device="cpu", runs=runs, progress=False)
     assert "rank1" in joint.metrics and "psnr_sr" in joint.metrics
+    # the joint run's PSNR comes from its ReID evaluation's forward pass (score_sr): what
+    # sr_quality's own pass measures, and the ReID metrics those of a pass without it
+    split = prepare("vr_market1501", data_root=str(data))
+    model = load_model(joint)
+    apart = sr_quality(model.sr, split.query + split.gallery, (64, 32))
+    assert set(apart) == {k for k in joint.metrics if k.startswith("psnr_")}
+    for key, value in apart.items():
+        assert joint.metrics[key] == pytest.approx(value, abs=1e-4), key
+    scored = evaluate_model(model, split, (64, 32), draws=2, seed=joint_config.seed, score_sr=True)
+    plain = evaluate_model(model, split, (64, 32), draws=2, seed=joint_config.seed)
+    assert {k: v for k, v in scored.items() if not k.startswith("psnr_")} == plain
+    assert plain["rank1"] == joint.metrics["rank1"] and plain["mAP"] == joint.metrics["mAP"]
+    with pytest.raises(ValueError, match="use amp=False"):
+        evaluate_model(model, split, (64, 32), score_sr=True, amp=True)
     log = (joint.dir / "log.csv").read_text().splitlines()[0].split(",")
     assert {"loss_total", "loss_ffsr", "loss_reid", "loss_resolution"} <= set(log)
     # compose: the joint run's extractor behind the SR run's module, evaluated, never trained
@@ -99,7 +113,6 @@ def test_sr_then_joint_with_init(data: Path, tmp_path: Path) -> None:
     # its SR module is the SR run's, unchanged, on the same split: PSNR read, not recomputed
     psnr = {k: v for k, v in sr.metrics.items() if k.startswith("psnr_")}
     assert {k: composed.metrics[k] for k in psnr} == psnr
-    split = prepare("vr_market1501", data_root=str(data))
     again = sr_quality(load_model(composed).sr, split.query + split.gallery, (64, 32))
     for key, value in psnr.items():
         assert again[key] == pytest.approx(value, abs=1e-4), key

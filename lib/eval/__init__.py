@@ -45,26 +45,38 @@ def extract_features(
     batch_size: int = 128,
     workers: int = 0,
     amp: bool = False,
+    score_sr: bool = False,
 ) -> dict[str, np.ndarray | torch.Tensor]:
     """Features ``f`` (float32, CPU), pids, camids and resolutions of ``samples``, the model
     in eval mode without autograd (its modes restored after). ``amp``: the forward under
-    bf16 autocast (CUDA only, as training's step; the features are returned as float32)."""
+    bf16 autocast (CUDA only, as training's step; the features are returned as float32).
+    ``score_sr``: the SR output of a network with an SR module (:class:`lib.models.ReIDNet`'s
+    ``"sr"``, float32: ``amp`` off) in this same pass is scored against the HR sources as
+    :func:`sr_quality` does, returned as per-image ``psnr_*`` tensors, so that the SR module
+    is not run a second time over the test images."""
+    if score_sr and amp:
+        raise ValueError("extract_features: score_sr scores the float32 SR output; use amp=False")
     feats, pids, camids, rs = [], [], [], []
+    scores: dict[str, list[torch.Tensor]] = {}
     device = torch.device(device)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp and device.type == "cuda")
     with evaluating(model):
-        for batch in _loader(samples, input_size, batch_size, workers, device, targets=False):
+        for batch in _loader(samples, input_size, batch_size, workers, device, targets=score_sr):
             with autocast:
                 out = model(batch["img"])
             feats.append((out["f"] if isinstance(out, dict) else out).float().cpu())
             pids.append(batch["pid"].cpu())
             camids.append(batch["camid"].cpu())
             rs.append(batch["r"].cpu())
+            if score_sr:
+                for name, value in _psnr_terms(out["sr"], batch).items():
+                    scores.setdefault(name, []).append(value.cpu())
     return {
         "f": torch.cat(feats) if feats else torch.empty(0, 0),
         "pids": torch.cat(pids).numpy(),
         "camids": torch.cat(camids).numpy(),
         "r": torch.cat(rs).numpy(),
+        **{name: torch.cat(values) for name, values in scores.items()},
     }
 
 
@@ -90,10 +102,14 @@ def evaluate_model(
     batch_size: int = 128,
     workers: int = 0,
     amp: bool = False,
+    score_sr: bool = False,
 ) -> dict[str, float]:
     """ReID metrics of ``model`` on ``split`` (its protocol; ``draws`` single-shot draws);
-    ``workers`` decode the images, ``amp`` as :func:`extract_features`."""
+    ``workers`` decode the images, ``amp`` and ``score_sr`` as :func:`extract_features`: with
+    ``score_sr`` the SR module's PSNR figures over query + gallery (:func:`sr_quality`'s)
+    come from the same forward pass and join the metrics."""
     kw = {"device": device, "batch_size": batch_size, "workers": workers, "amp": amp}
+    kw["score_sr"] = score_sr
     q = extract_features(model, split.query, input_size, **kw)
     g = extract_features(model, split.gallery, input_size, **kw)
     result = evaluate_features(
@@ -107,7 +123,10 @@ def evaluate_model(
         trials=draws,
         seed=seed,
     )
-    return reid_metrics(result)
+    metrics = reid_metrics(result)
+    for name in (k for k in q if k.startswith("psnr_")):
+        metrics[name] = float(torch.cat([q[name], g[name]]).mean())
+    return metrics
 
 
 def psnr(a: torch.Tensor, b: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
@@ -136,11 +155,19 @@ def sr_quality(
     totals: dict[str, list[torch.Tensor]] = {}
     with evaluating(sr_model):
         for batch in _loader(samples, input_size, batch_size, 0, device):
-            img, hr = batch["img"], batch["hr"]
-            fg = (batch["mask"] > 0.5).float()
-            out = sr_model(img)
-            for name, x in (("sr", out), ("bilinear", img)):
-                totals.setdefault(f"psnr_{name}", []).append(psnr(x, hr))
-                totals.setdefault(f"psnr_{name}_fg", []).append(psnr(x, hr, fg))
-                totals.setdefault(f"psnr_{name}_bg", []).append(psnr(x, hr, 1 - fg))
+            for name, value in _psnr_terms(sr_model(batch["img"]), batch).items():
+                totals.setdefault(name, []).append(value)
     return {k: float(torch.cat(v).mean()) for k, v in totals.items()}
+
+
+def _psnr_terms(out: torch.Tensor, batch: dict) -> dict[str, torch.Tensor]:
+    """Per-image PSNR of the SR output ``out`` and of the bilinear input against the batch's
+    HR source: whole image, foreground (mask > 0.5) and background."""
+    img, hr = batch["img"], batch["hr"]
+    fg = (batch["mask"] > 0.5).float()
+    terms = {}
+    for name, x in (("sr", out), ("bilinear", img)):
+        terms[f"psnr_{name}"] = psnr(x, hr)
+        terms[f"psnr_{name}_fg"] = psnr(x, hr, fg)
+        terms[f"psnr_{name}_bg"] = psnr(x, hr, 1 - fg)
+    return terms

@@ -246,11 +246,14 @@ def _final_metrics(
     sr = model if stage.builds == "sr" else model.sr
     metrics: dict = {"epochs": len(history)}
     metrics["train_seconds"] = round(sum(h["seconds"] for h in history), 2)
-    if any(p.numel() for p in sr.parameters()):
-        measured = _sr_quality_of_init(config, runs)
-        if measured is None:
-            measured = sr_quality(sr, split.query + split.gallery, config.input_size, device=device)
-        metrics.update(measured)
+    amp = autocast_dtype(device) is not None  # bf16 on a GPU that has it
+    has_sr = any(p.numel() for p in sr.parameters())
+    measured = _sr_quality_of_init(config, runs) if has_sr else None
+    # one pass over the test images: the ReID evaluation's forward scores the SR output
+    in_reid_pass = has_sr and measured is None and stage.evaluates_reid and not amp
+    if has_sr and measured is None and not in_reid_pass:
+        measured = sr_quality(sr, split.query + split.gallery, config.input_size, device=device)
+    metrics.update(measured or {})
     if stage.evaluates_reid:
         metrics.update(
             evaluate_model(
@@ -261,7 +264,8 @@ def _final_metrics(
                 draws=config.eval_draws,
                 seed=config.seed,
                 workers=config.workers,
-                amp=autocast_dtype(device) is not None,  # bf16 on a GPU that has it
+                amp=amp,
+                score_sr=in_reid_pass,
             )
         )
     return metrics
