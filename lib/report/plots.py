@@ -129,7 +129,13 @@ def fusion_weights(frame: pd.DataFrame):
     rs = np.array(sorted(frame["r"].unique()))
     for ax, block in zip(axes[0], blocks, strict=True):
         sns.lineplot(
-            long[long["block"] == block], x="r", y="value", hue="weight", marker="o", ax=ax
+            long[long["block"] == block],
+            x="r",
+            y="value",
+            hue="weight",
+            marker="o",
+            ax=ax,
+            seed=0,  # its bootstrap interval: the same figure from the same numbers
         )
         ax.plot(rs, 1 - rs, ls="--", c="C0", lw=0.8)
         ax.plot(rs, rs, ls="--", c="C1", lw=0.8)
@@ -209,7 +215,7 @@ def headroom(frame: pd.DataFrame, title: str = ""):
     )
     fig, ax = plt.subplots(figsize=(5.6, 3.6))
     sns.lineplot(long, x="r", y="rank1", hue="trained_on", style="test", marker="o",
-                 errorbar=("ci", 95), ax=ax)  # fmt: skip
+                 errorbar=("ci", 95), seed=0, ax=ax)  # fmt: skip
     ax.set_xlabel("test resolution r (query)")
     ax.set_ylabel("Rank-1 (%)")
     ax.set_ylim(0, 100)
