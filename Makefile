@@ -10,6 +10,7 @@ TABLES ?= 3 2 1
 DATASETS ?= vr_market1501 mlr_market1501
 SEEDS ?= 0 1 2
 NETWORKS ?=
+MEMORY_FORMAT ?=
 PY := .venv/bin/python
 CODE := lib tests benchmarks scripts notebooks
 
@@ -40,8 +41,8 @@ reproduce: env  ## every numbered notebook with papermill; PROFILE=cpu|paper, DA
 caviar: env  ## CAVIAR, 10 identity-split trials of ResNet, FFSR, RIFE, FFSR+RIFE (real data; not in CI)
 	$(PY) scripts/caviar_trials.py --profile $(PROFILE) --data-root "$(CAVIAR_ROOT)"
 
-market: env  ## Tables 1-3 on VR-/MLR-Market1501 (real data; hours; not in CI): TABLES, DATASETS, SEEDS, NETWORKS
-	$(PY) -m lib market --data-root "$(MARKET_ROOT)" --tables $(TABLES) --datasets $(DATASETS) --seeds $(SEEDS) $(if $(NETWORKS),--networks $(NETWORKS))
+market: env  ## Tables 1-3 on VR-/MLR-Market1501 (real data; hours; not in CI): TABLES, DATASETS, SEEDS, NETWORKS, MEMORY_FORMAT
+	$(PY) -m lib market --data-root "$(MARKET_ROOT)" --tables $(TABLES) --datasets $(DATASETS) --seeds $(SEEDS) $(if $(NETWORKS),--networks $(NETWORKS)) $(if $(MEMORY_FORMAT),--memory-format $(MEMORY_FORMAT))
 
 readme: env  ## copy the tables of the last `make reproduce` (figures/) into README.md
 	$(PY) scripts/readme_results.py

@@ -36,6 +36,7 @@ FUSION_FILE = MARKET_FUSION  # RIFE's fusion weights against r (Sec. 4.2)
 FUSION_KEY = ("dataset", "network", "seed", "r", "block")
 FIG4 = {"resnet": "ResNet", "ffsr_resnet": "FFSR", "rife": "RIFE", "ffsr_rife": "FFSR+RIFE"}
 DATASETS = ("vr_market1501", "mlr_market1501")
+FIG4_DATASET = "vr_market1501"  # the figures' dataset (Sec. 3's r spans VR's resolutions)
 
 
 @dataclass(frozen=True)
@@ -103,20 +104,20 @@ def jobs(
 ) -> list[Job]:
     """One :class:`~lib.train.parallel.Job` per (dataset, seed, network), in the order they
     should start: per dataset, every seed of Table 3's networks (and what they reuse) first,
-    then with ``figures`` one ``python -m lib objective`` job per Table 3 network and seed
-    (Fig. 4's O(r1, r2) and RIFE's fusion weights, after that network's job) and, for the
-    first dataset, one per seed of the ResNet baseline trained and tested on Market-1501's HR
+    then with ``figures``, on VR-Market1501 only, one ``python -m lib objective`` job per
+    Table 3 network and seed (Fig. 4's O(r1, r2) and RIFE's fusion weights, after that
+    network's job) and one per seed of the ResNet baseline trained and tested on Market-1501's HR
     images (Fig. 2; its cells have dataset :data:`FIG2_DATASET`), then what Tables 1 and 2
     add. ``common``: the options every job shares."""
     out: list[Job] = []
     networks = networks_for(tables)
     lead = [n for n in networks if 3 in tables and n in networks_for([3])]  # Table 3's first
-    for number, dataset in enumerate(datasets):
+    for dataset in datasets:
         for network in lead:
             out += _pipeline_jobs(network, dataset, seeds, common)
-        if figures:
+        if figures and dataset == FIG4_DATASET:  # Figs. 4 and 2 are VR-Market1501's
             out += _figure_jobs([n for n in lead if n.name in FIG4], dataset, seeds, common)
-            if number == 0 and 3 in tables:  # Fig. 2 trains its own baseline: waits for nothing
+            if 3 in tables:  # Fig. 2 trains its own baseline: waits for nothing
                 for seed in seeds:
                     argv = ("objective", "--model", "resnet", "--dataset", FIG2_DATASET,
                             "--seed", str(seed), *common)  # fmt: skip

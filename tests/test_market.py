@@ -314,3 +314,13 @@ def test_pending_selects_networks_and_names_an_unknown_one(tmp_path: Path) -> No
     assert [j.name for j in to_run][-1] == "o-resnet-market1501-s0"
     with pytest.raises(ValueError, match="unknown networks \\['resnet50'\\]; expected"):
         market.pending(all_jobs, tmp_path, ["resnet50"])
+
+
+def test_figure_jobs_are_vr_market1501s_only() -> None:
+    both = market.jobs([0], ["mlr_market1501", "vr_market1501"], [3], ["--profile", "market"],
+                       figures=True)  # fmt: skip
+    figure = [j.name for j in both if j.argv[0] == "objective"]
+    assert figure and all("mlr" not in name for name in figure)
+    assert "o-resnet-market1501-s0" in figure  # Fig. 2, once
+    alone = market.jobs([0], ["mlr_market1501"], [3], ["--profile", "market"], figures=True)
+    assert all(j.argv[0] == "pipeline" for j in alone)
