@@ -154,18 +154,16 @@ def _figure_jobs(networks: list[Network], dataset: str, seeds: Sequence[int], co
 def objective_records(job: Job, result: dict) -> list[dict]:
     """The cells of the O(r1, r2) grid a ``python -m lib objective`` job printed, labelled by
     dataset, network (Fig. 4's names) and seed."""
-    argv = list(job.argv)
-    label = FIG4[argv[argv.index("--model") + 1]]
-    dataset, seed = argv[argv.index("--dataset") + 1], int(argv[argv.index("--seed") + 1])
+    label = FIG4[job.argv[job.argv.index("--model") + 1]]
+    dataset, seed = _label_of(job)
     return [{"dataset": dataset, "network": label, "seed": seed, **cell} for cell in result["grid"]]
 
 
 def fusion_records(job: Job, result: dict) -> list[dict]:
     """The mean fusion weights (w_L, w_H) per resolution r and DSB that a ``python -m lib
     objective`` job of a RIFE network printed, labelled like :func:`objective_records`."""
-    argv = list(job.argv)
-    label = FIG4[argv[argv.index("--model") + 1]]
-    dataset, seed = argv[argv.index("--dataset") + 1], int(argv[argv.index("--seed") + 1])
+    label = FIG4[job.argv[job.argv.index("--model") + 1]]
+    dataset, seed = _label_of(job)
     return [{"dataset": dataset, "network": label, "seed": seed, **row} for row in result["fusion"]]
 
 
@@ -340,19 +338,20 @@ def _label_of(job: Job) -> tuple[str, int]:
     return argv[argv.index("--dataset") + 1], int(argv[argv.index("--seed") + 1])
 
 
-def is_recorded(job: Job, folder: Path) -> bool:
+def is_recorded(job: Job, folder: Path, frames: dict[str, pd.DataFrame] | None = None) -> bool:
     """Whether every result ``job`` gives is already in the per-seed files under ``folder``
     (``figures/``): a pipeline job's rows (every row of its network, for its dataset and seed)
     in ``market_seeds.csv``; an objective job's O(r1, r2) cells in ``market_fig4_seeds.csv``
     and, for a RIFE network, its fusion weights in the fusion file. What a finished job wrote
-    on one machine thus spares a second machine, without its ``runs/``, the retraining."""
+    on one machine thus spares a second machine, without its ``runs/``, the retraining.
+    ``frames``: those files already read (:func:`recorded_frames`)."""
+    frames = recorded_frames(folder) if frames is None else frames
     dataset, seed = _label_of(job)
 
     def has(name: str, column: str, values: set[str]) -> bool:
-        path = Path(folder) / name
-        if not path.is_file():
+        frame = frames.get(name)
+        if frame is None:
             return False
-        frame = pd.read_csv(path)
         mine = frame[(frame["dataset"] == dataset) & (frame["seed"] == seed)]
         return values <= set(mine[column])
 
@@ -361,6 +360,12 @@ def is_recorded(job: Job, folder: Path) -> bool:
         cells = has(OBJECTIVE_FILE, "network", {label})
         return cells and ("rife" not in label.lower() or has(FUSION_FILE, "network", {label}))
     return has(SEEDS_FILE, "method", {method for _, method, _ in network_of(job).rows})
+
+
+def recorded_frames(folder: Path) -> dict[str, pd.DataFrame]:
+    """The per-seed files under ``folder`` that exist, read once, by file name."""
+    paths = {name: Path(folder) / name for name in (SEEDS_FILE, OBJECTIVE_FILE, FUSION_FILE)}
+    return {name: pd.read_csv(path) for name, path in paths.items() if path.is_file()}
 
 
 def network_name(job: Job) -> str:
@@ -382,9 +387,8 @@ def pending(
     if unknown:
         raise ValueError(f"unknown networks {sorted(unknown)}; expected some of {sorted(known)}")
     chosen = [j for j in all_jobs if networks is None or network_name(j) in networks]
-    skipped = [
-        j for j in all_jobs if j not in chosen or (folder is not None and is_recorded(j, folder))
-    ]
+    frames = recorded_frames(folder) if folder is not None else {}
+    skipped = [j for j in all_jobs if j not in chosen or is_recorded(j, folder, frames)]
     names = {j.name for j in skipped}
     to_run = [
         Job(j.name, j.argv, tuple(a for a in j.after if a not in names))
