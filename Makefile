@@ -41,8 +41,8 @@ reproduce: env  ## every numbered notebook with papermill; PROFILE=cpu|paper, DA
 caviar: env  ## CAVIAR, 10 identity-split trials of ResNet, FFSR, RIFE, FFSR+RIFE (real data; not in CI)
 	$(PY) scripts/caviar_trials.py --profile $(PROFILE) --data-root "$(CAVIAR_ROOT)"
 
-market: env  ## Tables 1-3 on VR-/MLR-Market1501 (real data; hours; not in CI): TABLES, DATASETS, SEEDS, NETWORKS, MEMORY_FORMAT
-	$(PY) -m lib market --data-root "$(MARKET_ROOT)" --tables $(TABLES) --datasets $(DATASETS) --seeds $(SEEDS) $(if $(NETWORKS),--networks $(NETWORKS)) $(if $(MEMORY_FORMAT),--memory-format $(MEMORY_FORMAT))
+market: env  ## Tables 1-3 on VR-/MLR-Market1501 (real data; hours; not in CI): TABLES, DATASETS, SEEDS, NETWORKS, MEMORY_FORMAT, DRY_RUN=1
+	$(PY) -m lib market --data-root "$(MARKET_ROOT)" --tables $(TABLES) --datasets $(DATASETS) --seeds $(SEEDS) $(if $(NETWORKS),--networks $(NETWORKS)) $(if $(MEMORY_FORMAT),--memory-format $(MEMORY_FORMAT)) $(if $(DRY_RUN),--dry-run)
 
 readme: env  ## copy the tables of the last `make reproduce` (figures/) into README.md
 	$(PY) scripts/readme_results.py

@@ -320,6 +320,12 @@ def _market_parser(commands) -> None:
         action="store_true",
         help="no O(r1, r2) grids (Fig. 4) of Table 3's networks",
     )
+    market.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the jobs it would run (each with the jobs it waits for) and stop: what is "
+        "left of the chosen tables, datasets and seeds",
+    )
 
 
 def _relative(path: str) -> str:
@@ -361,6 +367,10 @@ def _market(args: argparse.Namespace) -> dict:
             f"or not among --networks): {' '.join(j.name for j in skipped)}",
             file=sys.stderr,
         )
+    if args.dry_run:
+        for job in jobs:
+            print(job.name + (f" (after {', '.join(job.after)})" if job.after else ""))
+        return {"to_run": len(jobs), "left_out": len(skipped)}
 
     def done(job, result) -> None:
         if job.argv[0] == "objective":

@@ -94,6 +94,36 @@ def test_market_command_names_the_missing_tree(tmp_path: Path, capsys) -> None:
     assert len(err) == 1 and str(tmp_path / "market1501") in err[0] and "query/" in err[0]
 
 
+def test_market_dry_run_lists_what_is_left_and_trains_nothing(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """``--dry-run``: the jobs not yet recorded in figures/market_seeds.csv, each with what it
+    waits for, and no run folder made."""
+    from lib import market
+    from tests.layouts import market_tree
+
+    market_tree(tmp_path / "data")
+    monkeypatch.setenv("RIPR_OUTPUT", str(tmp_path / "out"))
+    recorded = [{"table": t, "dataset": "vr_market1501", "method": m, "seed": 0, "rank1": 60.0}
+                for t, m in ((3, "ResNet50"), (2, "ResNet50"), (1, "Bilinear"))]  # fmt: skip
+    market.write_records(recorded, tmp_path / "out" / "figures" / market.SEEDS_FILE)
+    argv = ["market", "--data-root", str(tmp_path / "data"), "--runs", str(tmp_path / "runs"),
+            "--tables", "2", "3", "--seeds", "0", "--no-figures", "--dry-run"]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    listed = out[: out.index("{")].splitlines()
+    assert sorted(listed) == [  # the order is lib.market.jobs' (tests/test_market.py)
+        "ffsr_resnet-sr-vr_market1501-s0",
+        "ffsr_resnet-vr_market1501-s0 (after ffsr_resnet-sr-vr_market1501-s0)",
+        "ffsr_rife-vr_market1501-s0 (after rife-vr_market1501-s0, ffsr_resnet-sr-vr_market1501-s0)",
+        "rife-vr_market1501-s0",
+        "two_resnet-vr_market1501-s0",
+        "two_resnet_learned-vr_market1501-s0",
+    ]
+    assert json.loads(out[out.index("{") :]) == {"to_run": 6, "left_out": 1}
+    assert not (tmp_path / "runs").exists()
+
+
 def test_help_names_every_command_with_one_line(capsys) -> None:
     with pytest.raises(SystemExit):
         main(["--help"])
