@@ -25,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from lib.claims import FIG2_DATASET, MARKET_FUSION  # Fig. 2: the baseline on HR images
+from lib.experiments import TABLE1, TABLE2
 from lib.settings import from_environment
 from lib.train.parallel import Job
 
@@ -288,13 +289,15 @@ def setting(folder: Path) -> str:
 
 
 TABLE3_ROWS = ("ResNet50", "FFSR", "RIFE", "FFSR+RIFE")
+ROW_ORDER = {1: TABLE1, 2: tuple(TABLE2), 3: TABLE3_ROWS}  # the paper's order of each table
 
 
 def side_by_side(folder: Path, paper: pd.DataFrame, table: int = 3) -> pd.DataFrame:
     """Table ``table``'s rows on VR-Market1501 and MLR-Market1501 side by side: per dataset
     our Rank-1 and mAP (mean, std and n over seeds, %), and on VR-Market1501 the paper's
     reported Rank-1 (its Table 3 column; Tables 1-2 have none: the paper ran them on
-    VR-MSMT17) and our difference to it. The paper has no MLR-Market1501 column."""
+    VR-MSMT17) and our difference to it. The paper has no MLR-Market1501 column. Rows in the
+    paper's order (:data:`ROW_ORDER`), whatever order the runs finished in."""
     pieces: dict[tuple[str, str], pd.Series] = {}
     rows: list[str] = []
     for dataset, name in (("vr_market1501", "VR-Market1501"), ("mlr_market1501", "MLR-Market1501")):
@@ -313,7 +316,8 @@ def side_by_side(folder: Path, paper: pd.DataFrame, table: int = 3) -> pd.DataFr
             reported = reported.groupby("label")["rank1"].first()
             pieces[(name, "rank1 paper")] = reported
             pieces[(name, "ours - paper")] = pieces[(name, "rank1")] - reported
-    order = [m for m in TABLE3_ROWS if m in rows] + [m for m in rows if m not in TABLE3_ROWS]
+    paper_order = ROW_ORDER[table]
+    order = [m for m in paper_order if m in rows] + [m for m in rows if m not in paper_order]
     out = pd.DataFrame({k: v.reindex(order) for k, v in pieces.items()}, index=order)
     if len(out.columns):
         out.columns = pd.MultiIndex.from_tuples(out.columns, names=["dataset", "value"])

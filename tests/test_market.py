@@ -324,3 +324,32 @@ def test_figure_jobs_are_vr_market1501s_only() -> None:
     assert "o-resnet-market1501-s0" in figure  # Fig. 2, once
     alone = market.jobs([0], ["mlr_market1501"], [3], ["--profile", "market"], figures=True)
     assert all(j.argv[0] == "pipeline" for j in alone)
+
+
+def test_side_by_side_puts_rows_in_the_papers_order_with_its_numbers(tmp_path: Path) -> None:
+    """Rows come in the paper's order whatever order the runs finished in; each dataset's
+    mean, std and n are the seeds'; Table 3's VR column carries the paper's number and our
+    difference to it."""
+    finished = [("RIFE", 0, 64.0), ("two ResNet50 (learned weights)", 0, 63.0),
+                ("ResNet50", 0, 60.0), ("ResNet50", 1, 62.0), ("two ResNet50", 0, 61.0)]  # fmt: skip
+    scores = {"rank5": 80.0, "rank10": 85.0}
+    rows = [{"table": 2, "dataset": "vr_market1501", "method": m, "seed": s, "rank1": r,
+             "mAP": r / 2, **scores} for m, s, r in finished]  # fmt: skip
+    rows += [{**row, "table": 3} for row in rows if row["method"] in ("ResNet50", "RIFE")]
+    rows.append({"table": 2, "dataset": "mlr_market1501", "method": "RIFE", "seed": 0,
+                 "rank1": 70.0, "mAP": 40.0, **scores})  # fmt: skip
+    market.write_records(rows, tmp_path / market.SEEDS_FILE)
+    paper = pd.DataFrame({"table": [3, 3], "dataset": ["VR-Market1501"] * 2,
+                          "label": ["ResNet50", "RIFE"], "rank1": [57.0, 62.6]})  # fmt: skip
+    t2 = market.side_by_side(tmp_path, paper, table=2)
+    assert list(t2.index) == ["ResNet50", "two ResNet50", "two ResNet50 (learned weights)", "RIFE"]
+    vr = t2["VR-Market1501"]
+    assert vr.loc["ResNet50", "rank1"] == 61.0 and vr.loc["ResNet50", "n"] == 2
+    assert vr.loc["ResNet50", "rank1 std"] == pytest.approx(2**0.5)
+    assert vr.loc["ResNet50", "mAP"] == 30.5
+    assert "rank1 paper" not in vr.columns  # the paper ran Table 2 on VR-MSMT17
+    assert t2["MLR-Market1501"]["rank1"].isna().tolist() == [True, True, True, False]
+    t3 = market.side_by_side(tmp_path, paper, table=3)
+    assert list(t3.index) == ["ResNet50", "RIFE"]
+    assert t3["VR-Market1501"]["rank1 paper"].tolist() == [57.0, 62.6]
+    assert t3["VR-Market1501"]["ours - paper"].tolist() == pytest.approx([4.0, 1.4])
