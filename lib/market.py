@@ -155,7 +155,7 @@ def _figure_jobs(networks: list[Network], dataset: str, seeds: Sequence[int], co
 def objective_records(job: Job, result: dict) -> list[dict]:
     """The cells of the O(r1, r2) grid a ``python -m lib objective`` job printed, labelled by
     dataset, network (Fig. 4's names) and seed."""
-    label = FIG4[job.argv[job.argv.index("--model") + 1]]
+    label = _network_label(job)
     dataset, seed = _label_of(job)
     return [{"dataset": dataset, "network": label, "seed": seed, **cell} for cell in result["grid"]]
 
@@ -163,7 +163,7 @@ def objective_records(job: Job, result: dict) -> list[dict]:
 def fusion_records(job: Job, result: dict) -> list[dict]:
     """The mean fusion weights (w_L, w_H) per resolution r and DSB that a ``python -m lib
     objective`` job of a RIFE network printed, labelled like :func:`objective_records`."""
-    label = FIG4[job.argv[job.argv.index("--model") + 1]]
+    label = _network_label(job)
     dataset, seed = _label_of(job)
     return [{"dataset": dataset, "network": label, "seed": seed, **row} for row in result["fusion"]]
 
@@ -337,6 +337,11 @@ def mean_grids(cells: pd.DataFrame, dataset: str) -> dict[str, pd.DataFrame]:
     return out
 
 
+def _network_label(job: Job) -> str:
+    """Fig. 4's name of the network an objective job evaluates (its ``--model``)."""
+    return FIG4[job.argv[job.argv.index("--model") + 1]]
+
+
 def _label_of(job: Job) -> tuple[str, int]:
     argv = list(job.argv)
     return argv[argv.index("--dataset") + 1], int(argv[argv.index("--seed") + 1])
@@ -360,7 +365,7 @@ def is_recorded(job: Job, folder: Path, frames: dict[str, pd.DataFrame] | None =
         return values <= set(mine[column])
 
     if job.argv[0] == "objective":
-        label = FIG4[job.argv[job.argv.index("--model") + 1]]
+        label = _network_label(job)
         cells = has(OBJECTIVE_FILE, "network", {label})
         return cells and ("rife" not in label.lower() or has(FUSION_FILE, "network", {label}))
     return has(SEEDS_FILE, "method", {method for _, method, _ in network_of(job).rows})
