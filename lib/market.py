@@ -288,6 +288,40 @@ def setting(folder: Path) -> str:
     )
 
 
+def cost_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """What the recorded rows of ``market_seeds.csv`` (``frame``) cost to train: one entry per
+    dataset and run (rows of several tables that read one run, such as Table 3's ResNet50 and
+    Table 1's Bilinear, are one entry, named by all of them, Table 3's name first), with the
+    hours of training from nothing (the ``seconds`` column: the run and every run it starts
+    from, SR pre-training included; evaluation not counted) as mean, min and max over seeds,
+    n, and the memory formats and threads they trained with. Ordered by dataset, then by
+    mean hours: what a session plans with."""
+    ordered = frame.sort_values("table", ascending=False, kind="stable")
+    per_run = ordered.groupby(["dataset", "run"], sort=False).agg(
+        rows=("method", lambda m: " = ".join(dict.fromkeys(m))),
+        seed=("seed", "first"),
+        hours=("seconds", lambda s: s.iloc[0] / 3600),
+        memory_format=("memory_format", "first"),
+        cpu_threads=("cpu_threads", "first"),
+    )
+    grouped = per_run.reset_index().groupby(["dataset", "rows"], sort=False)
+
+    def joined(values: pd.Series) -> str:
+        return ", ".join(sorted(map(str, set(values))))
+
+    out = grouped.agg(
+        n=("seed", "nunique"),
+        hours_mean=("hours", "mean"),
+        hours_min=("hours", "min"),
+        hours_max=("hours", "max"),
+        memory_format=("memory_format", joined),
+        cpu_threads=("cpu_threads", joined),
+    ).reset_index()
+    out["dataset_order"] = out["dataset"].map({d: i for i, d in enumerate(DATASETS)})
+    out = out.sort_values(["dataset_order", "hours_mean"], kind="stable")
+    return out.drop(columns="dataset_order").set_index(["dataset", "rows"])
+
+
 TABLE3_ROWS = ("ResNet50", "FFSR", "RIFE", "FFSR+RIFE")
 ROW_ORDER = {1: TABLE1, 2: tuple(TABLE2), 3: TABLE3_ROWS}  # the paper's order of each table
 

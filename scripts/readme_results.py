@@ -76,7 +76,7 @@ def _market() -> str:
             + shown.to_markdown(disable_numparse=True)
             + "\n"
         )
-    for name in ("market_table3", "market_table1", "market_table2"):
+    for name in ("market_table3", "market_table1", "market_table2", "market_cost"):
         path = FIGURES / f"{name}.md"
         if path.is_file():
             caption, table = path.read_text().split("\n", 1)

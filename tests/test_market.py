@@ -353,3 +353,28 @@ def test_side_by_side_puts_rows_in_the_papers_order_with_its_numbers(tmp_path: P
     assert list(t3.index) == ["ResNet50", "RIFE"]
     assert t3["VR-Market1501"]["rank1 paper"].tolist() == [57.0, 62.6]
     assert t3["VR-Market1501"]["ours - paper"].tolist() == pytest.approx([4.0, 1.4])
+
+
+def test_cost_table_counts_a_run_once_under_all_its_rows_names() -> None:
+    """Rows of several tables that read one run are one entry, Table 3's name first; hours
+    are the seeds' seconds / 3600 (mean, min, max); entries per dataset, cheapest first."""
+
+    def row(table, dataset, method, seed, seconds, run, fmt="contiguous"):
+        return {"table": table, "dataset": dataset, "method": method, "seed": seed,
+                "seconds": seconds, "run": run, "memory_format": fmt, "cpu_threads": 1}  # fmt: skip
+
+    frame = pd.DataFrame(
+        [row(1, "vr_market1501", "Bilinear", s, sec, f"extractor-resnet-vr-{s}")
+         for s, sec in ((0, 3600.0), (1, 7200.0))]
+        + [row(3, "vr_market1501", "ResNet50", s, sec, f"extractor-resnet-vr-{s}")
+           for s, sec in ((0, 3600.0), (1, 7200.0))]
+        + [row(3, "vr_market1501", "RIFE", 0, 1800.0, "extractor-rife-vr-0")]
+        + [row(3, "mlr_market1501", "ResNet50", 0, 900.0, "extractor-resnet-mlr-0", "channels_last")]
+    )  # fmt: skip
+    cost = market.cost_table(frame.sample(frac=1.0, random_state=0))  # any row order
+    assert list(cost.index) == [("vr_market1501", "RIFE"), ("vr_market1501", "ResNet50 = Bilinear"),
+                                ("mlr_market1501", "ResNet50")]  # fmt: skip
+    resnet = cost.loc[("vr_market1501", "ResNet50 = Bilinear")]
+    assert resnet["n"] == 2 and resnet["hours_mean"] == pytest.approx(1.5)
+    assert (resnet["hours_min"], resnet["hours_max"]) == (1.0, 2.0)
+    assert cost.loc[("mlr_market1501", "ResNet50"), "memory_format"] == "channels_last"
