@@ -276,6 +276,32 @@ def records_for(folder: Path, table: int, exclude=()) -> dict[str, pd.DataFrame]
     return {d: r.drop(columns="seed") for d, r in found.items() if r is not None}
 
 
+def save_ablation_tables(
+    folder: Path, table: int, exclude=(), out: Path | None = None
+) -> dict[str, pd.DataFrame]:
+    """Table ``table`` (1 or 2) on each Market dataset of ``market_seeds.csv`` in ``folder``
+    that is not in ``exclude`` (:func:`records_for`): mean and std over seeds beside the
+    paper's VR-MSMT17 column (shown, not compared: another dataset), written to ``out``
+    (default ``folder``) as ``table{table}_{dataset}`` (CSV, Markdown, LaTeX). Notebooks 05 and 06 call it for the
+    datasets they did not run themselves, notebook 12 after every ``make market``, so both
+    show the same rows."""
+    from lib import report
+    from lib.report import tables
+
+    written = {}
+    for dataset, records in records_for(folder, table, exclude).items():
+        written[dataset] = tables.compare(
+            tables.summarise(records), table, dataset=dataset, columns=("rank1", "rank5", "mAP")
+        )
+        caption = (
+            f"Table {table}: {dataset} from make market ({setting(folder)}), mean and std over "
+            f"seeds, in %; the paper's Table {table} is on VR-MSMT17 (not available here)"
+        )
+        name = f"table{table}_{dataset}"
+        report.save_table(written[dataset], name, folder if out is None else out, caption=caption)
+    return written
+
+
 def setting(folder: Path) -> str:
     """The trunk, its initialisation, the input size and the profile of the Market runs in
     ``market_seeds.csv`` (for captions), e.g. ``"mobilenetv2 (ImageNet), 64x32, profile
@@ -315,11 +341,12 @@ def cost_table(frame: pd.DataFrame) -> pd.DataFrame:
         hours_min=("hours", "min"),
         hours_max=("hours", "max"),
         memory_format=("memory_format", joined),
-        cpu_threads=("cpu_threads", joined),
+        threads=("cpu_threads", joined),
     ).reset_index()
     out["dataset_order"] = out["dataset"].map({d: i for i, d in enumerate(DATASETS)})
     out = out.sort_values(["dataset_order", "hours_mean"], kind="stable")
-    return out.drop(columns="dataset_order").set_index(["dataset", "rows"])
+    out = out.drop(columns="dataset_order").set_index(["dataset", "rows"])
+    return out.rename(columns=lambda c: c.replace("_", " "))
 
 
 TABLE3_ROWS = ("ResNet50", "FFSR", "RIFE", "FFSR+RIFE")

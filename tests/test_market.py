@@ -375,6 +375,24 @@ def test_cost_table_counts_a_run_once_under_all_its_rows_names() -> None:
     assert list(cost.index) == [("vr_market1501", "RIFE"), ("vr_market1501", "ResNet50 = Bilinear"),
                                 ("mlr_market1501", "ResNet50")]  # fmt: skip
     resnet = cost.loc[("vr_market1501", "ResNet50 = Bilinear")]
-    assert resnet["n"] == 2 and resnet["hours_mean"] == pytest.approx(1.5)
-    assert (resnet["hours_min"], resnet["hours_max"]) == (1.0, 2.0)
-    assert cost.loc[("mlr_market1501", "ResNet50"), "memory_format"] == "channels_last"
+    assert resnet["n"] == 2 and resnet["hours mean"] == pytest.approx(1.5)
+    assert (resnet["hours min"], resnet["hours max"]) == (1.0, 2.0)
+    assert cost.loc[("mlr_market1501", "ResNet50"), "memory format"] == "channels_last"
+
+
+def test_save_ablation_tables_writes_each_recorded_dataset_to_out(tmp_path: Path) -> None:
+    """Table 2's Market rows become table2_<dataset> in ``out`` (the per-seed file's folder
+    is left as it was), one per dataset recorded, with the seeds' mean and n."""
+    rows = [{"table": 2, "dataset": "vr_market1501", "method": "RIFE", "seed": s, "rank1": r,
+             "rank5": 80.0, "rank10": 85.0, "mAP": 40.0, "backbone": "mobilenetv2",
+             "pretrained": True, "input": "128x64", "profile": "market"}
+            for s, r in ((0, 60.0), (1, 64.0))]  # fmt: skip
+    market.write_records(rows, tmp_path / market.SEEDS_FILE)
+    out = tmp_path / "out"
+    written = market.save_ablation_tables(tmp_path, 2, out=out)
+    assert list(written) == ["vr_market1501"]
+    assert written["vr_market1501"].loc["RIFE", "rank1"] == pytest.approx(62.0)
+    assert written["vr_market1501"].loc["RIFE", "n"] == 2
+    assert (out / "table2_vr_market1501.csv").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [market.SEEDS_FILE, "out"]
+    assert market.save_ablation_tables(tmp_path, 1, out=out) == {}  # no Table 1 row recorded
