@@ -18,7 +18,7 @@ the runs they start from, SR pre-training included), summed from the runs' ``met
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -268,7 +268,7 @@ def table_records(folder: Path, table: int, dataset: str) -> pd.DataFrame | None
     return part[["method", "seed"]].join(part[metrics] / 100).reset_index(drop=True)
 
 
-def records_for(folder: Path, table: int, exclude=()) -> dict[str, pd.DataFrame]:
+def records_for(folder: Path, table: int, exclude: Container[str] = ()) -> dict[str, pd.DataFrame]:
     """Per-seed records of Table ``table`` (:func:`table_records`) for each Market dataset in
     ``market_seeds.csv`` of ``folder`` that is not in ``exclude`` (datasets a notebook ran
     itself): what notebooks 05-07 add to their tables when the Market runs are not theirs."""
@@ -277,14 +277,14 @@ def records_for(folder: Path, table: int, exclude=()) -> dict[str, pd.DataFrame]
 
 
 def save_ablation_tables(
-    folder: Path, table: int, exclude=(), out: Path | None = None
+    folder: Path, table: int, exclude: Container[str] = (), out: Path | None = None
 ) -> dict[str, pd.DataFrame]:
     """Table ``table`` (1 or 2) on each Market dataset of ``market_seeds.csv`` in ``folder``
     that is not in ``exclude`` (:func:`records_for`): mean and std over seeds beside the
     paper's VR-MSMT17 column (shown, not compared: another dataset), written to ``out``
-    (default ``folder``) as ``table{table}_{dataset}`` (CSV, Markdown, LaTeX). Notebooks 05 and 06 call it for the
-    datasets they did not run themselves, notebook 12 after every ``make market``, so both
-    show the same rows."""
+    (default ``folder``) as ``table{table}_{dataset}`` (CSV, Markdown, LaTeX). Notebooks 05
+    and 06 call it for the datasets they did not run themselves, notebook 12 after every
+    ``make market``, so both show the same rows."""
     from lib import report
     from lib.report import tables
 
