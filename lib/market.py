@@ -276,32 +276,6 @@ def records_for(folder: Path, table: int, exclude: Container[str] = ()) -> dict[
     return {d: r.drop(columns="seed") for d, r in found.items() if r is not None}
 
 
-def save_ablation_tables(
-    folder: Path, table: int, exclude: Container[str] = (), out: Path | None = None
-) -> dict[str, pd.DataFrame]:
-    """Table ``table`` (1 or 2) on each Market dataset of ``market_seeds.csv`` in ``folder``
-    that is not in ``exclude`` (:func:`records_for`): mean and std over seeds beside the
-    paper's VR-MSMT17 column (shown, not compared: another dataset), written to ``out``
-    (default ``folder``) as ``table{table}_{dataset}`` (CSV, Markdown, LaTeX). Notebooks 05
-    and 06 call it for the datasets they did not run themselves, notebook 12 after every
-    ``make market``, so both show the same rows."""
-    from lib import report
-    from lib.report import tables
-
-    written = {}
-    for dataset, records in records_for(folder, table, exclude).items():
-        written[dataset] = tables.compare(
-            tables.summarise(records), table, dataset=dataset, columns=("rank1", "rank5", "mAP")
-        )
-        caption = (
-            f"Table {table}: {dataset} from make market ({setting(folder)}), mean and std over "
-            f"seeds, in %; the paper's Table {table} is on VR-MSMT17 (not available here)"
-        )
-        name = f"table{table}_{dataset}"
-        report.save_table(written[dataset], name, folder if out is None else out, caption=caption)
-    return written
-
-
 def setting(folder: Path) -> str:
     """The trunk, its initialisation, the input size and the profile of the Market runs in
     ``market_seeds.csv`` (for captions), e.g. ``"mobilenetv2 (ImageNet), 64x32, profile
@@ -314,6 +288,9 @@ def setting(folder: Path) -> str:
     )
 
 
+COST_COLUMNS = ("table", "dataset", "method", "seed", "seconds", "run")  # what cost_table reads
+
+
 def cost_table(frame: pd.DataFrame) -> pd.DataFrame:
     """What the recorded rows of ``market_seeds.csv`` (``frame``) cost to train: one entry per
     dataset and run (rows of several tables that read one run, such as Table 3's ResNet50 and
@@ -321,8 +298,14 @@ def cost_table(frame: pd.DataFrame) -> pd.DataFrame:
     hours of training from nothing (the ``seconds`` column: the run and every run it starts
     from, SR pre-training included; evaluation not counted) as mean, min and max over seeds,
     n, and the memory formats and threads they trained with. Ordered by dataset, then by
-    mean hours: what a session plans with."""
-    ordered = frame.sort_values("table", ascending=False, kind="stable")
+    mean hours: what a session plans with. A file without the :data:`COST_COLUMNS` (one
+    written before they were recorded) gives an empty table; the memory format and threads
+    are blank where not recorded."""
+    if not set(COST_COLUMNS) <= set(frame.columns):
+        return pd.DataFrame()
+    ordered = frame.assign(
+        **{c: frame[c] if c in frame else "" for c in ("memory_format", "cpu_threads")}
+    ).sort_values("table", ascending=False, kind="stable")
     per_run = ordered.groupby(["dataset", "run"], sort=False).agg(
         rows=("method", lambda m: " = ".join(dict.fromkeys(m))),
         seed=("seed", "first"),

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from lib import market
+from lib.report import market_tables
 from lib.train.parallel import Job
 
 
@@ -389,10 +390,20 @@ def test_save_ablation_tables_writes_each_recorded_dataset_to_out(tmp_path: Path
             for s, r in ((0, 60.0), (1, 64.0))]  # fmt: skip
     market.write_records(rows, tmp_path / market.SEEDS_FILE)
     out = tmp_path / "out"
-    written = market.save_ablation_tables(tmp_path, 2, out=out)
+    written = market_tables.save_ablation_tables(tmp_path, 2, out=out)
     assert list(written) == ["vr_market1501"]
     assert written["vr_market1501"].loc["RIFE", "rank1"] == pytest.approx(62.0)
     assert written["vr_market1501"].loc["RIFE", "n"] == 2
     assert (out / "table2_vr_market1501.csv").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == [market.SEEDS_FILE, "out"]
-    assert market.save_ablation_tables(tmp_path, 1, out=out) == {}  # no Table 1 row recorded
+    assert market_tables.save_ablation_tables(tmp_path, 1, out=out) == {}  # no Table 1 row recorded
+
+
+def test_cost_table_of_a_file_without_run_names_is_empty() -> None:
+    """A per-seed file written before runs were recorded (no ``run`` column) costs nothing
+    to show: an empty table, not a KeyError in notebook 12."""
+    frame = pd.DataFrame([{"table": 3, "dataset": "vr_market1501", "method": "RIFE", "seed": 0,
+                           "rank1": 60.0, "seconds": 1.0}])  # fmt: skip
+    assert market.cost_table(frame).empty
+    with_run = frame.assign(run="extractor-rife-vr-0")  # no memory format or threads recorded
+    assert market.cost_table(with_run).loc[("vr_market1501", "RIFE"), "memory format"] == ""
