@@ -370,7 +370,8 @@ def side_by_side(folder: Path, paper: pd.DataFrame, table: int = 3) -> pd.DataFr
 
 def mean_grids(cells: pd.DataFrame, dataset: str) -> dict[str, pd.DataFrame]:
     """Fig. 4 on ``dataset``: each network's O(r1, r2) grid (index r1, columns r2), the mean
-    over its seeds, from the cells of ``market_fig4_seeds.csv`` (how many seeds each has is the caller's to count)."""
+    over its seeds, from the cells of ``market_fig4_seeds.csv`` (the caller counts the seeds
+    each has)."""
     from lib.claims import grids_by_seed
 
     part = cells[cells["dataset"] == dataset]
