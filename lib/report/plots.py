@@ -149,8 +149,8 @@ def fusion_weights(frame: pd.DataFrame):
 
 def objective_slices(grids: dict[str, pd.DataFrame], title: str = ""):
     """The two panels of Figs. 2 and 4: (a) O(r, r) against r, (b) O(r1, 1) against r1, one
-    line per grid (dataset or model)."""
-    fig, axes = plt.subplots(1, 2, figsize=(8, 3.2))
+    line per grid (dataset or model), their legend below the panels."""
+    fig, axes = plt.subplots(1, 2, figsize=(8, 3.6))
     for label, grid in grids.items():
         rs = np.array(grid.index, dtype=float)
         axes[0].plot(rs, np.diag(grid.to_numpy(dtype=float)), marker="o", label=label)
@@ -160,10 +160,13 @@ def objective_slices(grids: dict[str, pd.DataFrame], title: str = ""):
     for ax, name in zip(axes, ("(a) O(r, r)", "(b) O(r1, 1)"), strict=True):
         ax.set_ylabel("O = mean D_sim / mean D_dif")
         ax.set_title(name)
-        ax.legend(fontsize=8)
+    # One legend below both panels: inside a panel it covered the low-r points of the curves.
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 4), fontsize=8)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
+    rows = -(-len(labels) // 4)
+    fig.tight_layout(rect=(0, 0.07 * rows, 1, 1))
     return fig
 
 
