@@ -28,6 +28,7 @@ from lib.claims import FIG2_DATASET, MARKET_FUSION  # Fig. 2: the baseline on HR
 from lib.experiments import TABLE1, TABLE2
 from lib.settings import from_environment
 from lib.train.parallel import Job
+from lib.train.runs import run_lock
 
 SEEDS_FILE = "market_seeds.csv"
 KEY = ("table", "dataset", "method", "seed")
@@ -225,7 +226,13 @@ def seeds_path(name: str = SEEDS_FILE) -> Path:
 def write_records(rows: list[dict], path: Path, key: Sequence[str] = KEY) -> pd.DataFrame:
     """Merge ``rows`` into the CSV at ``path`` (a row with the same ``key`` values, by default
     table, dataset, method and seed, is replaced), sorted, written atomically; return the
-    whole table."""
+    whole table. The read-merge-write holds a lock (``.<name>.lock`` beside the file), so two
+    ``make market`` runners finishing at once both keep their rows."""
+    with run_lock(path.with_name(f".{path.name}")):
+        return _merge_records(rows, path, key)
+
+
+def _merge_records(rows: list[dict], path: Path, key: Sequence[str]) -> pd.DataFrame:
     new = pd.DataFrame(rows)
     if path.is_file():
         old = pd.read_csv(path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 from pathlib import Path
 
 import pandas as pd
@@ -95,6 +96,28 @@ def test_write_records_replaces_a_row_and_keeps_the_others(tmp_path: Path) -> No
     summary = market.summary(frame)
     assert summary.loc[(3, "vr_market1501", "RIFE"), "n"] == 2
     assert summary.loc[(3, "vr_market1501", "RIFE"), "rank1"] == 41.5
+
+
+def _write_seeds(path: Path, seed: int) -> None:
+    for method in range(25):
+        row = {"table": 3, "dataset": "vr_market1501", "method": f"m{method}", "seed": seed,
+               "rank1": 40.0, "rank5": 60.0, "mAP": 20.0}  # fmt: skip
+        market.write_records([row], path)
+
+
+def test_write_records_from_two_processes_at_once_keeps_every_row(tmp_path: Path) -> None:
+    """Two runners (two ``make market`` commands) merge rows into one file at the same time:
+    the lock keeps any read-merge-write from dropping the other process's row."""
+    path = tmp_path / "market_seeds.csv"
+    context = multiprocessing.get_context("fork")
+    workers = [context.Process(target=_write_seeds, args=(path, s)) for s in (0, 1)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert [w.exitcode for w in workers] == [0, 0]
+    assert len(pd.read_csv(path)) == 50
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".market_seeds.csv.lock", path.name]
 
 
 def test_the_market_setting_trains_ffsr_rife_end_to_end_on_a_small_tree(tmp_path: Path) -> None:
@@ -395,7 +418,12 @@ def test_save_ablation_tables_writes_each_recorded_dataset_to_out(tmp_path: Path
     assert written["vr_market1501"].loc["RIFE", "rank1"] == pytest.approx(62.0)
     assert written["vr_market1501"].loc["RIFE", "n"] == 2
     assert (out / "table2_vr_market1501.csv").is_file()
-    assert sorted(p.name for p in tmp_path.iterdir()) == [market.SEEDS_FILE, "out"]
+    # nothing written beside the per-seed file but its lock (lib.market.write_records)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        f".{market.SEEDS_FILE}.lock",
+        market.SEEDS_FILE,
+        "out",
+    ]
     assert market_tables.save_ablation_tables(tmp_path, 1, out=out) == {}  # no Table 1 row recorded
 
 
