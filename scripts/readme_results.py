@@ -43,6 +43,7 @@ def _claims() -> str:
     frame = pd.read_csv(FIGURES / "claims.csv", keep_default_na=True)
     caption = (FIGURES / "claims.md").read_text().split("\n", 1)[0]
     columns = [c for c in claims.MARKDOWN_COLUMNS if c not in ("shared_runs", "family")]
+    columns.insert(1, "dataset")  # without the family, the one column that tells rows apart
     return f"*{caption}*\n\n{claims.to_markdown(frame, columns)}\n"
 
 
@@ -85,7 +86,7 @@ def _market() -> str:
         frame = pd.read_csv(FIGURES / "claims.csv")
         frame = frame[frame["dataset"].str.contains("market1501")]
         if len(frame):
-            columns = ["claim", "paper", "ours", "baseline", "difference", "interval", "n",
+            columns = ["claim", "dataset", "paper", "ours", "baseline", "difference", "interval", "n",
                        "p_holm", "verdict", "magnitude_verdict", "n_for_power"]  # fmt: skip
             parts.append("*Claims on Market-1501 (from `figures/claims.csv`)*\n\n"
                          + claims.to_markdown(frame, columns) + "\n")  # fmt: skip

@@ -215,3 +215,24 @@ def test_markdown_rounds_by_metric_and_names_unreachable_power():
     assert "0.846" in o and "0.257" in o and "[+0.489, +0.69]" in o and "0.00468" in o
     one_pair = frame.iloc[:1].assign(ci_low=np.nan, ci_high=np.nan)
     assert "none (n < 2)" in claims.to_markdown(one_pair, ["difference", "interval"])
+
+
+def test_markdown_tells_one_claim_on_two_datasets_apart():
+    """README's claims tables leave out ``family``: the dataset column, by its reader's name,
+    is what tells the VR- and MLR-Market1501 rows of one claim apart."""
+    row = {"claim": "FFSR beats bilinear up-sampling", "metric": "rank1 (%)", "ours": 61.1,
+           "baseline": 62.1, "difference": -1.03, "ci_low": -2.62, "ci_high": 0.56,
+           "paper_gain": 1.8, "paper_gain_scaled": np.nan, "p_value": 0.3, "p_holm": 0.5,
+           "n_for_power": 4.0}  # fmt: skip
+    frame = pd.DataFrame([{**row, "dataset": d} for d in ("vr_market1501", "mlr_market1501",
+                                                          "market1501", "some_new_set")])  # fmt: skip
+    lines = claims.to_markdown(frame, ["claim", "dataset", "difference"]).splitlines()[2:]
+    shown = [line.split("|")[2].strip() for line in lines]
+    assert shown == ["VR-Market1501", "MLR-Market1501", "Market-1501 (HR)", "some_new_set"]
+    assert len(set(lines)) == 4
+    assert list(frame["dataset"]) == [
+        "vr_market1501",
+        "mlr_market1501",
+        "market1501",
+        "some_new_set",
+    ]  # the caller's frame is left as it was
