@@ -30,7 +30,13 @@ METRICS = ("rank1", "rank5", "rank10", "mAP")
 
 def record(label: str, run: Run, **extra) -> dict:
     """One table record from a run's final metrics."""
-    return {"method": label, **{m: run.metrics[m] for m in METRICS}, **extra}
+    # the float precision the run trained in: a row of a table is one series of settings
+    return {
+        "method": label,
+        **{m: run.metrics[m] for m in METRICS},
+        "precision": run.config.precision,
+        **extra,
+    }
 
 
 def sr_gmacs(profile: Profile, sr: str) -> float:

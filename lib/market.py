@@ -209,6 +209,7 @@ def records(job: Job, result: dict) -> list[dict]:
                 "input": f"{height}x{width}",
                 # the float path: a series trains in one format (its seconds depend on it)
                 "memory_format": config.get("memory_format", "contiguous"),
+                "precision": config.get("precision", "float32"),
                 "profile": config["profile"],
                 "seconds": round(training_seconds(folder), 1),
                 "cpu_threads": metrics.get("cpu_threads"),

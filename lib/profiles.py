@@ -39,6 +39,9 @@ OPTIMIZERS = ("sgd", "adam")
 
 
 MEMORY_FORMATS = ("contiguous", "channels_last")  # Profile.memory_format
+# Profile.precision: float32, bf16 autocast on the whole step, or on the SR module alone
+# (lib.train.precision; bf16 pays for dense convolutions, not for MobileNetV2's depthwise ones)
+PRECISIONS = ("float32", "bfloat16", "bfloat16_sr")
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,8 @@ class Optim:
     weight_decay: float = 5e-4
     batch_size: int = 32
     grad_clip: float = 0.0  # clip the gradient's global norm to this (0: off)
+    # clip the SR module's gradient alone to this norm (0: off); the extractor's is untouched
+    sr_grad_clip: float = 0.0
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
@@ -108,6 +113,8 @@ class Profile:
     # "channels_last": the model and its batches in that memory format on the CPU too (a CUDA
     # run always is); results differ in the last bits, so it keys the run
     memory_format: str = "contiguous"
+    # float32, or bf16 autocast where it pays (lib.train.precision); it keys the run unless float32
+    precision: str = "float32"
     resolutions: tuple[float, ...] = (0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1.0)
 
     def optim_for(self, stage: str, dataset: str) -> Optim:
@@ -181,6 +188,10 @@ CPU = Profile(
     # FFSR+RIFE-10 at 64x32 is as fast either way (within +-5%), evaluating ResNet-10 is 1.25x
     # (one thread) to 1.5x (two) faster in channels_last
     memory_format="channels_last",
+    # bf16 autocast on every step: ResNet-10, RIFE-10 and FFSR+RIFE-10 train 1.3-1.5x faster
+    # (bench_train.py --channels-last, two one-thread processes); its results beside float32's:
+    # README ("Precision"), figures/precision_table3.csv
+    precision="bfloat16",
 )
 
 SMOKE = Profile(
@@ -231,6 +242,13 @@ MARKET = Profile(
     table3_rows=("ResNet50", "FFSR", "RIFE", "FFSR+RIFE"),
     trials=1,
     eval_draws=10,
+    # new runs: channels_last (MobileNetV2 at 128x64 1.4x faster) and the SR module alone in
+    # bf16 (FFSR+MobileNetV2's joint step 1.3x faster; MobileNetV2 itself is 0.7x in bf16):
+    # bench_train.py. The recorded VR-Market1501 rows trained contiguous and float32, the MLR
+    # ones channels_last and float32: their runs keep their keys with --memory-format and
+    # --precision float32 (README)
+    memory_format="channels_last",
+    precision="bfloat16_sr",
 )
 
 PROFILES = {p.name: p for p in (PAPER, CPU, SMOKE, MARKET)}

@@ -20,31 +20,8 @@ from lib.eval import evaluate_model, sr_quality
 from lib.train import build_network, fit
 from lib.train.fit import load_model
 from lib.train.runs import RunConfig, load_weights, stage_config
-from tests.layouts import write_image
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _market(root: Path, ids: int = 8, per_id: int = 8) -> Path:
-    """A Market-1501 tree: ``ids`` train ids x ``per_id`` images; 4 test ids."""
-    base = root / "market1501"
-    for pid in range(1, ids + 1):
-        for k in range(per_id):
-            write_image(
-                base / "bounding_box_train" / f"{pid:04d}_c{k % 6 + 1}s1_{k:06d}_00.jpg",
-                value=pid * 100 + k,
-            )
-    for pid in range(101, 105):
-        for k in range(3):
-            subset = "query" if k == 0 else "bounding_box_test"
-            write_image(base / subset / f"{pid:04d}_c{k + 1}s1_{k:06d}_00.jpg", value=pid * 100 + k)
-    return root
-
-
-@pytest.fixture
-def data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("RIPR_DERIVED", str(tmp_path / "derived"))
-    return _market(tmp_path / "data")
 
 
 def _config(data: Path, stage: str = "extractor", model: str = "resnet", **kw) -> RunConfig:

@@ -53,7 +53,9 @@ def train_one_epoch(
     """Train ``model`` for one epoch of ``stage`` at the optimiser's current lr; returns the
     epoch's log row: mean of each loss term, lr, seconds, images per second, and where the
     run clips (``config.optim.grad_clip`` > 0) the median gradient norm before clipping and
-    the fraction of steps clipped. A non-finite loss raises FloatingPointError naming the
+    the fraction of steps clipped; likewise ``sr_grad_norm_median`` and ``sr_clipped_fraction``
+    where the run clips the SR module's gradient alone (``config.optim.sr_grad_clip`` > 0: the
+    extractor's gradient is left as the loss gives it, so it steps as plain SGD would). A non-finite loss raises FloatingPointError naming the
     epoch and the first non-finite step (the caller keeps the last good checkpoint).
 
     The step reads nothing back from the device: loss terms and gradient norms are summed
@@ -63,10 +65,13 @@ def train_one_epoch(
     loss at each step, as it shows it."""
     stage.train_mode(model)
     to_channels_last = channels_last(config, device)
-    clip = config.optim.grad_clip
+    clip, sr_clip = config.optim.grad_clip, config.optim.sr_grad_clip
+    # the SR module's parameters (the whole model where the run builds one): its own limit
+    sr_params = [p for p in getattr(model, "sr", model).parameters() if p.requires_grad]
     check_every = check_every or (50 if torch.device(device).type == "cuda" else 1)
     sums: dict[str, torch.Tensor] = {}
     norms: list[torch.Tensor] = []
+    sr_norms: list[torch.Tensor] = []
     first_bad = torch.full((), -1, dtype=torch.long, device=device)
     images, start = 0, time.perf_counter()
     bar = tqdm(
@@ -97,6 +102,8 @@ def train_one_epoch(
         loss.backward()
         if clip > 0:
             norms.append(nn.utils.clip_grad_norm_(model.parameters(), clip).detach())
+        if sr_clip > 0:
+            sr_norms.append(nn.utils.clip_grad_norm_(sr_params, sr_clip).detach())
         optimizer.step()
         n = batch["img"].shape[0]
         images += n
@@ -116,5 +123,9 @@ def train_one_epoch(
         values = torch.stack(norms).double().cpu().numpy()
         row["grad_norm_median"] = float(np.median(values))
         row["clipped_fraction"] = float((values > clip).sum()) / len(values)
+    if sr_norms:
+        values = torch.stack(sr_norms).double().cpu().numpy()
+        row["sr_grad_norm_median"] = float(np.median(values))
+        row["sr_clipped_fraction"] = float((values > sr_clip).sum()) / len(values)
     row["images_per_second"] = round(images / max(seconds, 1e-9), 2)
     return row

@@ -42,6 +42,7 @@ from lib.train.distributed import (
 )
 from lib.train.engine import channels_last, optimizer_for, train_one_epoch
 from lib.train.loading import TrainingBatches, epoch_seed
+from lib.train.precision import step_precision
 from lib.train.runs import (
     RunConfig,
     atomic_save,
@@ -167,7 +168,6 @@ def _train(
         )
     device = _device(device, world)
     rank, world = process_group(device)
-    amp = autocast_dtype(device) is not None  # bf16 where the GPU has it, else float32
     split = _split(config, rank, world)
     if rank == 0:
         folder.mkdir(parents=True, exist_ok=True)
@@ -189,21 +189,24 @@ def _train(
         train_dataset(config, split), config, world=world, rank=rank,
         pin_memory=device.type == "cuda", device=device,
     )  # fmt: skip
-    for epoch in range(len(history), config.optim.epochs):
-        torch.manual_seed(rank_seed(epoch_seed(config.seed, epoch), rank))
-        loader = batches.epoch(epoch)
-        for group in optimizer.param_groups:
-            group["lr"] = config.optim.lr_at(epoch)
-        show = progress and rank == 0
-        row = train_one_epoch(
-            net, model, stage, loader, optimizer, config, epoch,
-            device=device, amp=amp, progress=show,
-        )  # fmt: skip
-        history.append(mean_over_ranks(row, world))
-        if rank == 0:
-            state = {"model": model.state_dict(), "optimizer": optimizer.state_dict()}
-            atomic_save({**state, "history": history}, folder / "checkpoint.pt")
-            write_log(folder, history)
+    # bf16 autocast where the run's precision (or the GPU) says: lib.train.precision
+    amp, sr_precision = step_precision(config, model, device)
+    with sr_precision:
+        for epoch in range(len(history), config.optim.epochs):
+            torch.manual_seed(rank_seed(epoch_seed(config.seed, epoch), rank))
+            loader = batches.epoch(epoch)
+            for group in optimizer.param_groups:
+                group["lr"] = config.optim.lr_at(epoch)
+            show = progress and rank == 0
+            row = train_one_epoch(
+                net, model, stage, loader, optimizer, config, epoch,
+                device=device, amp=amp, progress=show,
+            )  # fmt: skip
+            history.append(mean_over_ranks(row, world))
+            if rank == 0:
+                state = {"model": model.state_dict(), "optimizer": optimizer.state_dict()}
+                atomic_save({**state, "history": history}, folder / "checkpoint.pt")
+                write_log(folder, history)
     if rank == 0:
         atomic_save(model.state_dict(), folder / "model.pt")
         metrics = _final_metrics(model, stage, split, config, device, history, runs)

@@ -21,7 +21,7 @@ import torch
 
 import lib.train.stages as stages
 from lib.losses import LOSS_FORMS
-from lib.profiles import MEMORY_FORMATS, NO_TRAINING, Optim, Profile
+from lib.profiles import MEMORY_FORMATS, NO_TRAINING, PRECISIONS, Optim, Profile
 from lib.settings import from_environment, settings_key
 from lib.train.distributed import world_size
 
@@ -72,6 +72,7 @@ class RunConfig:
         1  # processes that train the run together (torchrun); part of the key beyond 1
     )
     memory_format: str = "contiguous"  # or "channels_last" (CPU too); part of the key if so
+    precision: str = "float32"  # lib.profiles.PRECISIONS (lib.train.precision); in the key if not
 
     def __post_init__(self) -> None:
         if "synthetic" in self.dataset and self.data_root:
@@ -86,6 +87,8 @@ class RunConfig:
             raise ValueError(
                 f"memory_format must be one of {MEMORY_FORMATS}, got {self.memory_format!r}"
             )
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         if self.loss_form not in LOSS_FORMS:
             raise ValueError(
                 f"loss_form must be one of {tuple(LOSS_FORMS)}, got {self.loss_form!r}"
@@ -110,6 +113,10 @@ class RunConfig:
             del settings["world_size"]
         if settings["memory_format"] == "contiguous":  # so do those of contiguous runs
             del settings["memory_format"]
+        if settings["precision"] == "float32":  # and those of float32 runs
+            del settings["precision"]
+        if not settings["optim"]["sr_grad_clip"]:  # and those without an SR-only clip
+            del settings["optim"]["sr_grad_clip"]
         return settings_key(settings)
 
     @property
@@ -155,6 +162,7 @@ def stage_config(profile: Profile, stage: str, model: str, dataset: str, **overr
         workers=profile.workers,
         world_size=world_size(),
         memory_format=profile.memory_format,
+        precision=profile.precision,
         **{"loss_form": profile.loss_form, **spec.fixed},
     )
     return replace(base, **{k: v for k, v in overrides.items() if k not in OPTIM_FIELDS})

@@ -34,6 +34,7 @@ import torch
 from torch import Tensor, nn
 
 from lib import losses
+from lib.train.precision import autocast
 
 if TYPE_CHECKING:
     from lib.train.runs import RunConfig
@@ -52,7 +53,7 @@ def sr_terms(model: nn.Module, batch: dict, config: RunConfig, device, amp: bool
     img, hr = _to(batch, "img", device), _to(batch, "hr", device)
     mask = _to(batch, "mask", device) if config.sr_loss == "ffsr" else None
     reduction = losses.loss_form(config.loss_form).reduction
-    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
+    with autocast(device, amp):
         return {"total": losses.ffsr_loss(model(img).float(), hr, mask, reduction)}
 
 
@@ -63,7 +64,7 @@ def _fusion_weights(out: dict) -> list[tuple[Tensor, Tensor]]:
 def extractor_terms(model: nn.Module, batch: dict, config: RunConfig, device, amp: bool) -> Terms:
     """A feature extractor's step behind a frozen SR module: L_RIFE (Eq. 9)."""
     img, pids, r = (_to(batch, k, device) for k in ("img", "pid", "r"))
-    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
+    with autocast(device, amp):
         out = model(img)
         weights = _fusion_weights(out)
         return {"total": losses.rife_loss(out["logits"].float(), pids, weights, r, config.beta)}
@@ -74,7 +75,7 @@ def joint_terms(model: nn.Module, batch: dict, config: RunConfig, device, amp: b
     the mask for FFSR, the plain squared error for the SR baselines and SING)."""
     img, hr, pids, r = (_to(batch, k, device) for k in ("img", "hr", "pid", "r"))
     mask = _to(batch, "mask", device) if config.sr_loss == "ffsr" else None
-    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
+    with autocast(device, amp):
         out = model(img)
         out = {
             **out,
