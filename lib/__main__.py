@@ -85,7 +85,7 @@ def profile_from(args: argparse.Namespace):
             input_size_vr=None,
             input_size_synthetic=None,
         )
-    return profiles.get(args.profile, **overrides)
+    return profiles.get(args.profile, schedule=getattr(args, "schedule", None), **overrides)
 
 
 def _common() -> argparse.ArgumentParser:
@@ -115,6 +115,11 @@ def _common() -> argparse.ArgumentParser:
     )
     common.add_argument("--memory-format", choices=profiles.MEMORY_FORMATS, help=MEMORY_FORMAT_HELP)
     common.add_argument("--precision", choices=profiles.PRECISIONS, help=PRECISION_HELP)
+    common.add_argument(
+        "--schedule",
+        help="the stages' named settings (lib.profiles.SCHEDULES; market: short, the recorded "
+        "rows' 4/4/10/4 epochs, or rule, each stage until its loss stops falling, at most 60)",
+    )
     common.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda when available)")
     common.add_argument(
         "--runs", type=Path, help="runs folder (default: runs/ or $RIPR_RUNS; sets $RIPR_RUNS)"

@@ -18,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from functools import partial
 
+import pandas as pd
+
 from lib.data.person_masks import missing_masks_note, person_mask_mode
 from lib.models import complexity
 from lib.profiles import Profile
@@ -171,6 +173,26 @@ def table3_records(
         for label, name in TABLE3.items()
         if label in wanted
     ]
+
+
+def final_objective(
+    profile: Profile, model: str, data: Data, *, device=None
+) -> tuple[Run, pd.DataFrame]:
+    """Network ``model``'s final run on ``data`` (:func:`final_run`; trained or reused) and its
+    O(r1, r2) grid of Eq. 2 on the split's test images at the profile's resolutions
+    (:func:`lib.eval.analysis.objective_for_model`, Figs. 2 and 4): one call that a notebook
+    runs for every network and seed in parallel processes (:func:`lib.train.pool.run_parallel`)."""
+    from lib.eval.analysis import objective_for_model
+    from lib.train.fit import load_model
+    from lib.train.pipeline import split_of
+
+    run = final_run(profile, model, data, device=device, progress=False)
+    split = split_of(profile, data)
+    grid = objective_for_model(
+        load_model(run), split.query + split.gallery, profile.input_size_for(data.dataset),
+        profile.resolutions, seed=data.seed, device=device or "cpu",
+    )  # fmt: skip
+    return run, grid
 
 
 def _check_methods(methods: Sequence[str] | None, rows: Sequence[str], table: int) -> list[str]:

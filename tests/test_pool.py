@@ -73,3 +73,11 @@ def test_one_call_more_than_cores_runs_all_at_once(monkeypatch):
     assert pool.default_processes() == 2
     assert [pool.default_processes(1, n) for n in (1, 2, 3, 4, 6)] == [2, 2, 3, 2, 2]
     assert pool.default_processes(2, 2) == 1  # two-thread processes never share a core
+
+
+def test_a_pool_process_runs_calls_in_turn():
+    """Two processes serve four calls: no process is started per call (each start imports
+    torch and lib anew), and the results keep the calls' order."""
+    pids = run_parallel([partial(os.getpid) for _ in range(4)], processes=2)
+    assert len(pids) == 4 and len(set(pids)) <= 2 and os.getpid() not in pids
+    assert run_parallel([partial(int, str(k)) for k in range(5)], processes=2) == list(range(5))

@@ -130,3 +130,16 @@ def test_the_sr_limit_leaves_the_extractor_stepping_as_plain_sgd(data: Path) -> 
     assert all(torch.allclose(clipped[k], start[k], atol=1e-8, rtol=0) for k in weights)
     assert row["sr_clipped_fraction"] == 1.0 and row["sr_grad_norm_median"] > 1e-9
     assert "clipped_fraction" not in row  # no global clip in this run
+
+
+def test_precision_from_the_command_line() -> None:
+    from lib.__main__ import parser, profile_from
+
+    args = parser().parse_args(["train", "--stage", "extractor", "--model", "resnet",
+                                "--precision", "bfloat16"])  # fmt: skip
+    assert profile_from(args).precision == "bfloat16"
+    args = parser().parse_args(["train", "--stage", "joint", "--model", "ffsr_rife",
+                                "--profile", "market"])  # fmt: skip
+    assert profile_from(args).precision == "bfloat16_sr"  # the market profile's own
+    args = parser().parse_args(["market", "--precision", "float32", "--dry-run"])
+    assert args.precision == "float32"

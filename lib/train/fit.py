@@ -53,6 +53,7 @@ from lib.train.runs import (
     write_json,
     write_log,
 )
+from lib.train.schedule import lr_at, total_epochs
 
 
 @dataclass
@@ -192,11 +193,12 @@ def _train(
     # bf16 autocast where the run's precision (or the GPU) says: lib.train.precision
     amp, sr_precision = step_precision(config, model, device)
     with sr_precision:
-        for epoch in range(len(history), config.optim.epochs):
+        # a fixed number of epochs, or as many as the stopping rule says (lib.train.schedule)
+        while (epoch := len(history)) < total_epochs(config.optim, history):
             torch.manual_seed(rank_seed(epoch_seed(config.seed, epoch), rank))
             loader = batches.epoch(epoch)
             for group in optimizer.param_groups:
-                group["lr"] = config.optim.lr_at(epoch)
+                group["lr"] = lr_at(config.optim, history, epoch)
             show = progress and rank == 0
             row = train_one_epoch(
                 net, model, stage, loader, optimizer, config, epoch,

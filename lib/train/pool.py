@@ -2,8 +2,9 @@
 
 On this project's 2-core CPU two processes with one thread each train 1.45-1.7x more images
 per second than one process with two threads (README, "Measured here"). :func:`run_parallel`
-runs a notebook's independent calls that way: each call a fresh spawned process with
-``threads`` torch threads, at most ``processes`` at a time, results in the calls' order.
+runs a notebook's independent calls that way: ``processes`` spawned processes with
+``threads`` torch threads each, every process running calls one after another until none is
+left, results in the calls' order.
 
 Deterministic: on a CPU every call runs at ``threads`` threads whether it runs in a pool or
 in this process (``processes=1``), so a result does not depend on how many calls ran beside
@@ -31,21 +32,24 @@ from tqdm.auto import tqdm
 T = TypeVar("T")
 
 
-def _worker(call: Callable, threads: int, index: int, results) -> None:
-    """One call in a spawned process with ``threads`` threads; its result (or its error) to
-    ``results``."""
+def _serve(tasks, results, threads: int) -> None:
+    """A pool process: set ``threads`` threads, then run the calls ``tasks`` sends, one after
+    another, until None; each call's start, then its result (or its error), to ``results``."""
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[name] = str(threads)
     torch.set_num_threads(threads)
-    try:
-        results.put((index, True, call()))
-    except BaseException as error:  # sent back and raised in the parent
-        trace = traceback.format_exc()
+    while (task := tasks.get()) is not None:
+        index, call = task
+        results.put(("start", index, os.getpid()))
         try:
-            pickle.dumps(error)
-        except Exception:
-            error = RuntimeError(f"{type(error).__name__}: {error}")
-        results.put((index, False, (error, trace)))
+            results.put(("done", index, (True, call())))
+        except BaseException as error:  # sent back and raised in the parent
+            trace = traceback.format_exc()
+            try:
+                pickle.dumps(error)
+            except Exception:
+                error = RuntimeError(f"{type(error).__name__}: {error}")
+            results.put(("done", index, (False, (error, trace))))
 
 
 def default_processes(threads: int = 1, calls: int | None = None) -> int:
@@ -73,8 +77,8 @@ def run_parallel(
     desc: str = "runs",
 ) -> list[T]:
     """``[call() for call in calls]``, the calls spread over ``processes`` (default:
-    :func:`default_processes`) spawned processes with ``threads`` threads each, a fresh process per
-    call, where ``device`` is a CPU; one after another in this process on another device. A
+    :func:`default_processes`) spawned processes with ``threads`` threads each, each running
+    calls in turn, where ``device`` is a CPU; one after another in this process on another device. A
     progress bar counts finished calls. A call that raises stops the others (their processes
     are terminated; a finished run stays finished, a started one resumes from its last epoch)
     and its error is raised here, with the call's traceback as its cause."""
@@ -96,42 +100,52 @@ def run_parallel(
 
 
 def _in_processes(calls: list, processes: int, threads: int, desc: str) -> list:
+    """The calls on ``processes`` spawned processes that each run one call after another (a
+    process per call would import torch and lib anew each time: about 4 s of a core per call,
+    several minutes over ``make reproduce``'s calls). In the calls' order, as before: a call
+    starts when a process is free."""
     context = multiprocessing.get_context("spawn")  # fresh processes: no forked torch state
-    results, out = context.Queue(), [None] * len(calls)
-    running: dict[int, multiprocessing.process.BaseProcess] = {}
-    started = finished = 0
+    tasks, results, out = context.Queue(), context.Queue(), [None] * len(calls)
+    for item in enumerate(calls):
+        tasks.put(item)
+    for _ in range(processes):
+        tasks.put(None)
+    workers = [context.Process(target=_serve, args=(tasks, results, threads))
+               for _ in range(processes)]  # fmt: skip
+    for worker in workers:
+        worker.start()
+    current: dict[int, int] = {}  # pid -> the call it runs
+    finished = 0
     bar = tqdm(total=len(calls), desc=f"{desc} ({processes} processes)")
     try:
         while finished < len(calls):
-            while started < len(calls) and len(running) < processes:
-                process = context.Process(
-                    target=_worker, args=(calls[started], threads, started, results)
-                )
-                process.start()
-                running[started] = process
-                started += 1
             try:
-                index, ok, value = results.get(timeout=1.0)
+                kind, index, value = results.get(timeout=1.0)
             except queue.Empty:
-                for index, process in running.items():
-                    if not process.is_alive() and process.exitcode != 0:
+                for worker in workers:
+                    if not worker.is_alive() and worker.exitcode != 0:
+                        call = current.get(worker.pid, "?")
                         raise RuntimeError(
-                            f"call {index} of {desc} ended with exit code {process.exitcode} "
+                            f"call {call} of {desc} ended with exit code {worker.exitcode} "
                             "and no result (killed, out of memory?)"
                         ) from None
                 continue
-            running.pop(index).join()
+            if kind == "start":
+                current[value] = index
+                continue
+            ok, result = value
             if not ok:
-                error, trace = value
+                error, trace = result
                 raise error from RemoteTraceback(trace)
-            out[index] = value
+            out[index] = result
             finished += 1
             bar.update()
     finally:
         bar.close()
-        for process in running.values():
-            process.terminate()
-            process.join()
+        for worker in workers:
+            if worker.is_alive() and finished < len(calls):
+                worker.terminate()
+            worker.join()
     return out
 
 

@@ -115,8 +115,11 @@ class RunConfig:
             del settings["memory_format"]
         if settings["precision"] == "float32":  # and those of float32 runs
             del settings["precision"]
-        if not settings["optim"]["sr_grad_clip"]:  # and those without an SR-only clip
-            del settings["optim"]["sr_grad_clip"]
+        optim = settings["optim"]  # and those without the fields added since:
+        if not optim["sr_grad_clip"]:  # an SR-only gradient limit
+            del optim["sr_grad_clip"]
+        if not optim["plateau_fall"]:  # the stopping rule (lib.train.schedule)
+            del optim["plateau_fall"], optim["plateau_window"]
         return settings_key(settings)
 
     @property
