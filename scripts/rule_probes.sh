@@ -32,6 +32,9 @@ lane2() {
 }
 
 export OMP_NUM_THREADS=1
+# the variant first, once: two lanes building it at the same moment would race on its manifest
+$py -c "from lib.data.prepare import prepare; prepare('vr_market1501', data_root='$root', seed=0)" \
+  >"$runs/logs/rule-prepare.log" 2>&1
 lane1 >"$runs/logs/rule-lane1.log" 2>&1 &
 echo "lane 1 (SR pre-training, fine-tuning): PID $!, log $runs/logs/rule-lane1.log"
 lane2 >"$runs/logs/rule-lane2.log" 2>&1 &
