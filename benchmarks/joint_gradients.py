@@ -81,7 +81,7 @@ def measure(folder: Path, steps: int, clip: float) -> list[dict]:
     from lib.data.person_masks import with_person_masks
     from lib.data.prepare import prepare
     from lib.train import build_network, train_dataset
-    from lib.train.loading import TrainingBatches
+    from lib.train.loading import TrainingBatches, epoch_seed
     from lib.train.runs import init_model, load_weights, read_config
 
     config = read_config(folder)
@@ -105,6 +105,7 @@ def measure(folder: Path, steps: int, clip: float) -> list[dict]:
         if config.memory_format == "channels_last":
             model.to(memory_format=torch.channels_last)
         config.spec.train_mode(model)
+        torch.manual_seed(epoch_seed(config.seed, epoch))  # the epoch's augmentation, as fit's
         values = []
         for k, batch in enumerate(batches.epoch(epoch)):
             if k == steps:

@@ -19,7 +19,7 @@ casts copies for the matrix products), the optimiser's state, and the evaluation
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 import torch
 from torch import nn
@@ -71,6 +71,6 @@ def step_precision(config, model: nn.Module, device: torch.device | str):
     where the run builds an SR module)."""
     amp = whole_step_autocast(config.precision, device)
     sr_only = config.precision == "bfloat16_sr"
-    if sr_only and config.spec.builds == "sr":
-        return True, sr_autocast(model, device, False)
+    if sr_only and config.spec.builds == "sr":  # the model is the SR module: autocast it whole
+        return True, nullcontext()
     return amp, sr_autocast(getattr(model, "sr", model), device, sr_only and not amp)
